@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# predlog top-level commands:
+#   make          build build/qemu-system-x86_64, the core, tools, guest image
+#   make check    build everything and run every test suite
+#   make run      boot the demo guest with -device predlog (Ctrl-C ends it)
+#   make bench    micro-benchmarks of the core (not part of make check)
+
+REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD := $(REPO)/build
+QEMU_OBJ := $(BUILD)/qemu
+CORE_OBJ := $(BUILD)/core
+GUEST := $(BUILD)/guest
+JOBS ?= $(shell nproc)
+
+# Let ccache share objects between clones of the repository (CI clones into
+# a new directory every time).
+export CCACHE_BASEDIR := $(REPO)
+export CCACHE_NOHASHDIR := 1
+
+# The qtest binaries make check runs.
+QTESTS := tests/qtest/predlog-test tests/qtest/migration-test
+
+.PHONY: all qemu core guest check run bench clean distclean help
+
+all: qemu core guest
+
+help:
+	@sed -n '3,7s/^# //p' $(REPO)/Makefile
+
+# configure is re-run when it or the patches change; the overlay is
+# refreshed on every build so that new files of ours appear in the tree.
+$(QEMU_OBJ)/build.ninja: $(REPO)/configure $(wildcard $(REPO)/patches/*) \
+                         $(REPO)/scripts/apply-patches.sh
+	cd $(REPO) && ./configure
+	touch $@
+
+qemu: $(QEMU_OBJ)/build.ninja
+	$(REPO)/scripts/overlay.sh $(REPO) $(BUILD)/qemu-src
+	$(REPO)/scripts/apply-patches.sh $(REPO)/patches $(BUILD)/qemu-src
+	ninja -C $(QEMU_OBJ) -j$(JOBS) qemu-system-x86_64
+	$(REPO)/scripts/link-firmware.sh $(QEMU_OBJ)
+
+core:
+	@test -f $(CORE_OBJ)/build.ninja || meson setup $(CORE_OBJ) $(REPO) >/dev/null
+	ninja -C $(CORE_OBJ) -j$(JOBS)
+
+guest: core
+	$(REPO)/tests/guest/build-image.sh $(GUEST)
+
+check: all
+	ninja -C $(QEMU_OBJ) -j$(JOBS) $(QTESTS)
+	$(REPO)/tests/run-check --build $(BUILD)
+
+run: all
+	$(REPO)/tools/predlog-run
+
+bench: core
+	$(CORE_OBJ)/bench/micro/bench-record
+
+clean:
+	rm -rf $(CORE_OBJ) $(GUEST)
+	-test -f $(QEMU_OBJ)/build.ninja && ninja -C $(QEMU_OBJ) clean
+
+distclean:
+	rm -rf $(BUILD)
