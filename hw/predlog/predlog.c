@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * predlog: PCIe flight-recorder device
+ *
+ * This file is the QEMU adapter of the device: PCI identity, the BAR0
+ * register block, MSI-X, reset and migration state.  The guest-visible
+ * interface is specified in docs/specs/predlog.rst and predlog-regs.h;
+ * everything that does not need QEMU (record codec, pool, forecasters) lives
+ * in the plain-C core files next to this one.
+ *
+ * Copyright (c) 2026 The predlog authors
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/module.h"
+#include "qapi/error.h"
+#include "hw/pci/pci_device.h"
+#include "hw/pci/pcie.h"
+#include "hw/pci/msix.h"
+#include "hw/qdev-properties.h"
+#include "migration/vmstate.h"
+#include "predlog.h"
+#include "predlog-regs.h"
+#include "trace.h"
+
+static bool predlog_enabled(PredlogState *s)
+{
+    return s->control & PREDLOG_CTRL_ENABLE;
+}
+
+static uint32_t predlog_status(PredlogState *s)
+{
+    uint32_t status = 0;
+
+    if (predlog_enabled(s)) {
+        status |= PREDLOG_STS_ENABLED;
+    }
+    if (s->error != PREDLOG_ERR_NONE) {
+        status |= PREDLOG_STS_ERROR;
+    }
+    return status;
+}
+
+/*
+ * Record a guest programming error.  The first error is kept until the
+ * guest clears ERROR, so a driver can find the cause of a failure even if
+ * more bad accesses follow it.
+ */
+static void predlog_guest_error(PredlogState *s, uint32_t code, hwaddr addr,
+                                uint64_t val, const char *what)
+{
+    trace_predlog_guest_error(code, addr, val);
+    qemu_log_mask(LOG_GUEST_ERROR, "predlog: %s (offset 0x%" HWADDR_PRIx
+                  ", value 0x%" PRIx64 ")\n", what, addr, val);
+    if (s->error == PREDLOG_ERR_NONE) {
+        s->error = code;
+    }
+}
+
+/* The register state a reset returns to; counters are left alone. */
+static void predlog_reset_registers(PredlogState *s, const char *why)
+{
+    trace_predlog_reset(why);
+    s->control = 0;
+    s->error = PREDLOG_ERR_NONE;
+    s->scratch = 0;
+}
+
+static void predlog_raise_irq(PredlogState *s, uint64_t vector)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+
+    if (vector >= s->vectors) {
+        predlog_guest_error(s, PREDLOG_ERR_BAD_VECTOR, PREDLOG_REG_IRQ_TEST,
+                            vector, "IRQ_TEST vector out of range");
+        return;
+    }
+    if (!msix_enabled(pdev)) {
+        predlog_guest_error(s, PREDLOG_ERR_IRQ_UNAVAILABLE,
+                            PREDLOG_REG_IRQ_TEST, vector,
+                            "IRQ_TEST while MSI-X is disabled");
+        return;
+    }
+    trace_predlog_irq(vector);
+    s->interrupts++;
+    msix_notify(pdev, vector);
+}
+
+static uint64_t predlog_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    PredlogState *s = opaque;
+    uint64_t val;
+
+    s->mmio_reads++;
+    switch (addr) {
+    case PREDLOG_REG_MAGIC:
+        val = PREDLOG_MAGIC;
+        break;
+    case PREDLOG_REG_VERSION:
+        val = PREDLOG_VERSION;
+        break;
+    case PREDLOG_REG_CAPS:
+        val = PREDLOG_CAP_NONE;
+        break;
+    case PREDLOG_REG_CONTROL:
+        val = s->control;
+        break;
+    case PREDLOG_REG_STATUS:
+        val = predlog_status(s);
+        break;
+    case PREDLOG_REG_ERROR:
+        val = s->error;
+        break;
+    case PREDLOG_REG_SCRATCH:
+        val = s->scratch;
+        break;
+    case PREDLOG_REG_NUM_VECTORS:
+        val = s->vectors;
+        break;
+    default:
+        /*
+         * Reading a hole is harmless and drivers probing for newer
+         * registers may do it, so it reads as zero without an error code.
+         */
+        qemu_log_mask(LOG_GUEST_ERROR, "predlog: read of unknown register "
+                      "0x%" HWADDR_PRIx "\n", addr);
+        val = 0;
+        break;
+    }
+    trace_predlog_mmio_read(addr, val);
+    return val;
+}
+
+static void predlog_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+                               unsigned size)
+{
+    PredlogState *s = opaque;
+
+    s->mmio_writes++;
+    trace_predlog_mmio_write(addr, val);
+    switch (addr) {
+    case PREDLOG_REG_CONTROL:
+        if (val & ~PREDLOG_CTRL_VALID_MASK) {
+            predlog_guest_error(s, PREDLOG_ERR_BAD_VALUE, addr, val,
+                                "reserved CONTROL bits set");
+            return;
+        }
+        if (val & PREDLOG_CTRL_RESET) {
+            predlog_reset_registers(s, "CONTROL.RESET");
+            return;
+        }
+        s->control = val;
+        break;
+    case PREDLOG_REG_ERROR:
+        s->error = PREDLOG_ERR_NONE;
+        break;
+    case PREDLOG_REG_SCRATCH:
+        s->scratch = val;
+        break;
+    case PREDLOG_REG_IRQ_TEST:
+        predlog_raise_irq(s, val);
+        break;
+    default:
+        predlog_guest_error(s, PREDLOG_ERR_BAD_REGISTER, addr, val,
+                            "write to read-only or unknown register");
+        break;
+    }
+}
+
+static const MemoryRegionOps predlog_mmio_ops = {
+    .read = predlog_mmio_read,
+    .write = predlog_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+    },
+    .impl = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+    },
+};
+
+/* Config space writes may start a function-level reset (PCIe DevCtl.FLR) */
+static void predlog_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
+                                 int len)
+{
+    pci_default_write_config(pdev, addr, val, len);
+    pcie_cap_flr_write_config(pdev, addr, val, len);
+}
+
+static void predlog_realize(PCIDevice *pdev, Error **errp)
+{
+    ERRP_GUARD();
+    PredlogState *s = PREDLOG(pdev);
+    int i;
+
+    if (s->vectors < PREDLOG_MIN_VECTORS || s->vectors > PREDLOG_MAX_VECTORS) {
+        error_setg(errp, "predlog: vectors=%" PRIu32 " is out of range",
+                   s->vectors);
+        error_append_hint(errp, "The device needs %d to %d MSI-X vectors "
+                          "(completion and pool-pressure come first).\n",
+                          PREDLOG_MIN_VECTORS, PREDLOG_MAX_VECTORS);
+        return;
+    }
+
+    pci_config_set_prog_interface(pdev->config, 0);
+    pcie_endpoint_cap_init(pdev, 0x80);
+    pcie_cap_flr_init(pdev);
+
+    memory_region_init_io(&s->mmio, OBJECT(s), &predlog_mmio_ops, s,
+                          "predlog-regs", PREDLOG_REGS_SIZE);
+    pci_register_bar(pdev, PREDLOG_BAR_REGS, PCI_BASE_ADDRESS_SPACE_MEMORY,
+                     &s->mmio);
+
+    if (msix_init_exclusive_bar(pdev, s->vectors, PREDLOG_BAR_MSIX, errp)) {
+        error_prepend(errp, "predlog: cannot set up MSI-X: ");
+        return;
+    }
+    for (i = 0; i < s->vectors; i++) {
+        msix_vector_use(pdev, i);
+    }
+
+    trace_predlog_realize(s->vectors, pci_is_express(pdev));
+}
+
+static void predlog_exit(PCIDevice *pdev)
+{
+    msix_uninit_exclusive_bar(pdev);
+}
+
+static void predlog_reset_hold(Object *obj, ResetType type)
+{
+    predlog_reset_registers(PREDLOG(obj), "device reset");
+}
+
+static const VMStateDescription vmstate_predlog = {
+    .name = TYPE_PREDLOG,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_PCI_DEVICE(parent_obj, PredlogState),
+        VMSTATE_MSIX(parent_obj, PredlogState),
+        VMSTATE_UINT32(control, PredlogState),
+        VMSTATE_UINT32(error, PredlogState),
+        VMSTATE_UINT32(scratch, PredlogState),
+        VMSTATE_UINT64(mmio_reads, PredlogState),
+        VMSTATE_UINT64(mmio_writes, PredlogState),
+        VMSTATE_UINT64(interrupts, PredlogState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const Property predlog_properties[] = {
+    DEFINE_PROP_UINT32("vectors", PredlogState, vectors, PREDLOG_MIN_VECTORS),
+};
+
+static void predlog_class_init(ObjectClass *oc, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(oc);
+    PCIDeviceClass *pc = PCI_DEVICE_CLASS(oc);
+    ResettableClass *rc = RESETTABLE_CLASS(oc);
+
+    pc->realize = predlog_realize;
+    pc->exit = predlog_exit;
+    pc->config_write = predlog_write_config;
+    pc->vendor_id = PREDLOG_PCI_VENDOR_ID;
+    pc->device_id = PREDLOG_PCI_DEVICE_ID;
+    pc->revision = PREDLOG_PCI_REVISION;
+    pc->class_id = PREDLOG_PCI_CLASS;
+
+    dc->desc = "predlog I/O flight recorder";
+    dc->vmsd = &vmstate_predlog;
+    rc->phases.hold = predlog_reset_hold;
+    device_class_set_props(dc, predlog_properties);
+    object_class_property_set_description(oc, "vectors",
+        "number of MSI-X vectors, 2 to 32 (default 2)");
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo predlog_info = {
+    .name = TYPE_PREDLOG,
+    .parent = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(PredlogState),
+    .class_init = predlog_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { INTERFACE_PCIE_DEVICE },
+        { }
+    },
+};
+
+static void predlog_register_types(void)
+{
+    type_register_static(&predlog_info);
+}
+
+type_init(predlog_register_types)
