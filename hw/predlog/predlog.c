@@ -275,7 +275,7 @@ static void predlog_class_init(ObjectClass *oc, void *data)
     rc->phases.hold = predlog_reset_hold;
     device_class_set_props(dc, predlog_properties);
     object_class_property_set_description(oc, "vectors",
-        "number of MSI-X vectors, 2 to 32 (default 2)");
+        "number of MSI-X vectors, 2 to 32");
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 
