@@ -47,9 +47,11 @@
  *   S = predlog_record_size(n) = 48 + n + p + 8
  *
  * The last 8 bytes (payload_crc, commit) are the *seal*.  The writer
- * stores the header, then the payload and padding, in address order, and
- * only after a release fence stores the seal, with one aligned 8-byte
- * store.  A record is committed exactly when its seal matches its header.
+ * stores the header first, then the payload (in no particular order) and
+ * the padding, and only after a release fence the seal, with one aligned
+ * 8-byte store.  A record is committed exactly when its seal matches its
+ * header; a crash at any instant before that leaves a record that does
+ * not decode VALID.
  *
  * How predlog_record_decode() classifies the bytes at a record position
  * (first matching rule wins; nothing outside [src, src + src_len) is read):
@@ -89,9 +91,11 @@
  *  - Walk from the buffer start, decoding at each position; on VALID step
  *    by view.size, otherwise resynchronise with predlog_record_resync().
  *  - The write head is the end of the VALID record with the highest seq
- *    (for the buffer's function).  A non-VALID position exactly at the
- *    write head is the one torn record of the buffer: the writer died
- *    while writing it.  An EMPTY write head means no write was under way.
+ *    (for the buffer's function), or the buffer start if the writer
+ *    wrapped there because the next record did not fit before the end.
+ *    A TORN status at the write head is the one torn record of the
+ *    buffer: the writer died while writing it.  Any other status there
+ *    means no write was under way (or it had not yet stored 4 bytes).
  *  - Every other non-VALID byte range, whatever its local status, lies
  *    where an older lap was overwritten by newer records: it is
  *    overwritten, not torn, and holds no committed record.  VALID records

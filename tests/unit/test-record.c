@@ -409,11 +409,12 @@ static void test_writer(void)
 /* ------------------------------------------------------------------ */
 
 /*
- * The encoder writes in address order and stores the seal last, so a
- * crash after k bytes of the write leaves the first k bytes of the final
- * image over whatever the space held.  The decoder may only say VALID if
- * the resulting bytes are exactly a complete record: the new one, or an
- * old one the k bytes did not actually change.
+ * The encoder stores the header, then the payload, then the seal, so a
+ * crash after k bytes leaves (up to the order of payload bytes, which the
+ * seal covers anyway) the first k bytes of the final image over whatever
+ * the space held.  The decoder may only say VALID if the resulting bytes
+ * are exactly a complete record: the new one, or an old one that the k
+ * bytes did not actually change.
  */
 static void check_crash_prefixes(const uint8_t *img, size_t size,
                                  const PredlogRecordHeader *h,
@@ -519,6 +520,67 @@ static void test_torn_every_byte(void)
             check_crash_prefixes(img, size, &h, under + 8 * (1 + i % 5),
                                  span - 8 * (1 + i % 5), NULL, 0, false);
         }
+    }
+}
+
+/*
+ * The hardware path copies the payload in interleaved streams, so payload
+ * bytes do not land in address order.  Whatever subset of them is in
+ * place when the writer dies, without the seal the record is torn.
+ */
+static void test_torn_payload_order(void)
+{
+    enum { N = 1500 };
+    g_autofree uint8_t *payload = random_bytes(N);
+    PredlogRecordHeader h = make_header(N, 31337);
+    size_t size;
+    g_autofree uint8_t *img = encode_new(&h, payload, &size);
+    g_autofree uint8_t *old = random_bytes(size);
+    g_autofree uint8_t *buf = g_malloc(size);
+    g_autofree unsigned *order = g_new(unsigned, N);
+
+    for (unsigned i = 0; i < N; i++) {
+        order[i] = i;
+    }
+    for (int round = 0; round < 400; round++) {
+        bool zeroed = round & 1;
+        unsigned done = g_test_rand_int_range(0, N + 1);
+        size_t seal_bytes = g_test_rand_int_range(0, PREDLOG_RECORD_SEAL_LEN);
+        PredlogRecordView v;
+
+        /* a random permutation prefix: the bytes written so far */
+        for (unsigned i = 0; i < done; i++) {
+            unsigned j = g_test_rand_int_range(i, N);
+            unsigned t = order[i];
+
+            order[i] = order[j];
+            order[j] = t;
+        }
+        if (zeroed) {
+            memset(buf, 0, size);
+        } else {
+            memcpy(buf, old, size);
+        }
+        memcpy(buf, img, PREDLOG_RECORD_HDR_LEN);
+        for (unsigned i = 0; i < done; i++) {
+            buf[PREDLOG_RECORD_HDR_LEN + order[i]] =
+                img[PREDLOG_RECORD_HDR_LEN + order[i]];
+        }
+        if (done == N) {
+            /* padding written, seal possibly begun but not finished */
+            memcpy(buf + PREDLOG_RECORD_HDR_LEN + N,
+                   img + PREDLOG_RECORD_HDR_LEN + N,
+                   size - PREDLOG_RECORD_SEAL_LEN -
+                   PREDLOG_RECORD_HDR_LEN - N);
+            memcpy(buf + size - PREDLOG_RECORD_SEAL_LEN,
+                   img + size - PREDLOG_RECORD_SEAL_LEN, seal_bytes);
+        }
+        if (memcmp(buf, img, size) == 0) {
+            continue;           /* nothing left unwritten after all */
+        }
+        g_assert_cmpint(predlog_record_decode(buf, size, &v), ==,
+                        PREDLOG_RECORD_TORN);
+        g_assert_cmpuint(v.hdr.seq, ==, h.seq);
     }
 }
 
@@ -884,6 +946,7 @@ int main(int argc, char **argv)
     g_test_add_func("/record/encode-rejects", test_encode_rejects);
     g_test_add_func("/record/writer", test_writer);
     g_test_add_func("/record/torn/every-byte", test_torn_every_byte);
+    g_test_add_func("/record/torn/payload-order", test_torn_payload_order);
     g_test_add_func("/record/overwritten/body", test_overwritten_body);
     g_test_add_func("/record/overwritten/ring", test_overwritten_ring);
     g_test_add_func("/record/decode/empty-and-short", test_empty_and_short);
