@@ -401,8 +401,8 @@ bool predlog_record_begin(PredlogRecordWriter *w, void *dst, size_t dst_len,
     put_le64(h + PREDLOG_RECORD_OFF_SEQ, hdr->seq);
     put_le64(h + PREDLOG_RECORD_OFF_TIMESTAMP, hdr->timestamp_ns);
     put_le32(h + PREDLOG_RECORD_OFF_STORED_LEN, hdr->stored_len);
-    put_le32(h + PREDLOG_RECORD_OFF_RESERVED0, 0);
-    put_le32(h + PREDLOG_RECORD_OFF_RESERVED1, 0);
+    put_le32(h + PREDLOG_RECORD_OFF_AUX, hdr->aux);
+    put_le32(h + PREDLOG_RECORD_OFF_RESERVED, 0);
     w->hdr_crc = ~crc32c_update(~0u, h, HDR_CRC_SPAN);
     put_le32(h + PREDLOG_RECORD_OFF_HDR_CRC, w->hdr_crc);
     memcpy(dst, h, sizeof(h));
@@ -545,8 +545,7 @@ PredlogRecordStatus predlog_record_decode(const void *src, size_t src_len,
         !type_ok(type) ||
         (flags & ~PREDLOG_RECORD_FLAG_LEVEL_MASK) ||
         !level_ok(flags & PREDLOG_RECORD_FLAG_LEVEL_MASK) ||
-        get_le32(p + PREDLOG_RECORD_OFF_RESERVED0) ||
-        get_le32(p + PREDLOG_RECORD_OFF_RESERVED1) ||
+        get_le32(p + PREDLOG_RECORD_OFF_RESERVED) ||
         stored_len > orig_len ||
         stored_len > PREDLOG_RECORD_MAX_PAYLOAD) {
         return PREDLOG_RECORD_CORRUPT;
@@ -560,6 +559,7 @@ PredlogRecordStatus predlog_record_decode(const void *src, size_t src_len,
     out->hdr.stored_len = stored_len;
     out->hdr.seq = get_le64(p + PREDLOG_RECORD_OFF_SEQ);
     out->hdr.timestamp_ns = get_le64(p + PREDLOG_RECORD_OFF_TIMESTAMP);
+    out->hdr.aux = get_le32(p + PREDLOG_RECORD_OFF_AUX);
     out->flags = flags;
     out->hdr_crc = hdr_crc;
 

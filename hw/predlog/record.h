@@ -36,7 +36,7 @@
  *    16     8  seq           per-function sequence number
  *    24     8  timestamp_ns  time of the event, clock chosen by the writer
  *    32     4  stored_len    payload bytes actually stored (<= orig_len)
- *    36     4  reserved      zero
+ *    36     4  aux           type-specific (see the payload formats below)
  *    40     4  reserved      zero
  *    44     4  hdr_crc       CRC32C of bytes [0, 44)
  *    48     n  payload       stored_len bytes
@@ -70,7 +70,7 @@
  *  5. TORN        header CRC mismatch: the magic was written, the rest of
  *                 the header was not (completely).
  *  6. CORRUPT     header CRC matches but a field is impossible (version,
- *                 hdr_len, type, level, reserved bits, stored_len >
+ *                 hdr_len, type, level, reserved field, stored_len >
  *                 orig_len or > PREDLOG_RECORD_MAX_PAYLOAD).
  *  7. TRUNCATED   the header is sound but the record ends past src_len.
  *  8. TORN        the seal's commit word does not match the header: the
@@ -129,8 +129,8 @@
 #define PREDLOG_RECORD_OFF_SEQ          16
 #define PREDLOG_RECORD_OFF_TIMESTAMP    24
 #define PREDLOG_RECORD_OFF_STORED_LEN   32
-#define PREDLOG_RECORD_OFF_RESERVED0    36
-#define PREDLOG_RECORD_OFF_RESERVED1    40
+#define PREDLOG_RECORD_OFF_AUX          36
+#define PREDLOG_RECORD_OFF_RESERVED     40
 #define PREDLOG_RECORD_OFF_HDR_CRC      44
 
 #define PREDLOG_RECORD_FLAG_LEVEL_MASK  0x0003u
@@ -143,6 +143,43 @@ typedef enum PredlogRecordType {
     PREDLOG_RECORD_TYPE_SUMMARY = 4,
     PREDLOG_RECORD_TYPE__MAX = PREDLOG_RECORD_TYPE_SUMMARY,
 } PredlogRecordType;
+
+/*
+ * Payload formats, by type (little-endian):
+ *
+ * NET_PACKET     aux: PredlogNetDirection.  Payload: the Ethernet frame as
+ *                the netdev saw it, cut to stored_len; orig_len is the
+ *                frame's true length.
+ * BLOCK_REQUEST  aux: PredlogBlockOp.  Payload: a PREDLOG_BLOCK_EVENT_LEN
+ *                byte event (offsets below), then, if the tap logs data,
+ *                the request's data (cut); orig_len counts event + data.
+ * GUEST          aux: syslog severity 0..7 the guest gave.  Payload: the
+ *                guest's 8-byte timestamp (ns, the guest's clock), then
+ *                the bytes the guest submitted (cut); orig_len counts both.
+ * SUMMARY        aux: type of the records summarised.  Payload: defined by
+ *                the granularity policy (docs/specs/predlog.rst).
+ */
+typedef enum PredlogNetDirection {
+    PREDLOG_NET_FROM_GUEST = 1,     /* sent by the guest's NIC */
+    PREDLOG_NET_TO_GUEST = 2,       /* delivered to the guest's NIC */
+} PredlogNetDirection;
+
+typedef enum PredlogBlockOp {
+    PREDLOG_BLOCK_READ = 1,
+    PREDLOG_BLOCK_WRITE = 2,
+    PREDLOG_BLOCK_FLUSH = 3,
+    PREDLOG_BLOCK_DISCARD = 4,
+    PREDLOG_BLOCK_WRITE_ZEROES = 5,
+} PredlogBlockOp;
+
+#define PREDLOG_BLOCK_EVENT_LEN         32
+#define PREDLOG_BLOCK_OFF_OFFSET        0   /* u64 byte offset */
+#define PREDLOG_BLOCK_OFF_BYTES         8   /* u64 request length */
+#define PREDLOG_BLOCK_OFF_LATENCY       16  /* u64 ns from submit to done */
+#define PREDLOG_BLOCK_OFF_RET           24  /* s32 0 or -errno */
+#define PREDLOG_BLOCK_OFF_FLAGS         28  /* u32 BdrvRequestFlags */
+
+#define PREDLOG_GUEST_PREFIX_LEN        8   /* u64 guest timestamp */
 
 /* Granularity the record was logged at (flags bits 0-1). */
 typedef enum PredlogRecordLevel {
@@ -171,6 +208,7 @@ typedef struct PredlogRecordHeader {
     uint32_t stored_len;
     uint64_t seq;
     uint64_t timestamp_ns;
+    uint32_t aux;               /* type-specific, see payload formats */
 } PredlogRecordHeader;
 
 /*

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * predlog: the flight recorder's record path and on-pool layout
+ *
+ * A recorder owns one memory region (the pool: a shared file mapping for
+ * crash survival, or anonymous memory).  It formats the region, keeps a
+ * directory of I/O functions in it, gives each function buffers from the
+ * extent allocator (pool.h), and appends records (record.h) to them.
+ * Everything a reader needs after QEMU died at an arbitrary instant is in
+ * the region itself; predlog-recover reads it through recovery.h.
+ *
+ * Pure C11 + GLib, no QEMU headers; not thread-safe (the device adapter
+ * serialises calls with its own lock).
+ *
+ * Copyright (c) 2026 The predlog authors
+ */
+
+#ifndef HW_PREDLOG_RECORDER_H
+#define HW_PREDLOG_RECORDER_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "record.h"
+
+/*
+ * Region layout (version 1), all integers little-endian:
+ *
+ *   [0, 4096)                superblock
+ *   [4096, 4096 + D)         directory: max_functions pairs of 128-byte
+ *                            entries (copy A, copy B), D rounded up to 4096
+ *   [data_offset, size)      data area, handed out by the extent allocator
+ *
+ * Superblock (written once, when the region is formatted):
+ *
+ *   off  size  field
+ *     0     8  magic          PREDLOG_POOL_MAGIC ("PLPOOL\0\1")
+ *     8     4  version        PREDLOG_POOL_VERSION
+ *    12     4  sb_size        PREDLOG_POOL_SB_SIZE
+ *    16     8  pool_size      bytes of the whole region
+ *    24     8  dir_offset     PREDLOG_POOL_SB_SIZE
+ *    32     4  dir_slots      max_functions
+ *    36     4  dir_entry_size PREDLOG_POOL_DIR_ENTRY_SIZE
+ *    40     8  data_offset
+ *    48     8  data_size
+ *    56     4  policy         PredlogPolicy
+ *    60     4  flags          zero
+ *    64     8  created_ns     wall-clock time of formatting (ns since 1970)
+ *    72     8  buffer_size    dynamic policy: size of a new buffer
+ *    80    64  name           NUL-padded owner name (the device's id)
+ *   144     -  zero up to 4092
+ *  4092     4  sb_crc         CRC32C of bytes [0, 4092)
+ *
+ * Directory entry (function index i owns entries 2i and 2i+1; a writer
+ * updates the copy with the lower generation, so the other stays intact if
+ * it dies half-way; a reader takes the copy with a valid CRC and the higher
+ * generation):
+ *
+ *   off  size  field
+ *     0     4  magic          PREDLOG_POOL_DIR_MAGIC ("PLFN")
+ *     4     2  func_id        == i
+ *     6     1  kind           PredlogFunctionKind
+ *     7     1  level          PredlogRecordLevel the function logs at now
+ *     8     8  generation     1, 2, ... per function
+ *    16     8  buf_offset     active buffer: region offset, 0 if none
+ *    24     8  buf_size       active buffer: bytes
+ *    32     8  created_ns     wall-clock time the function was added
+ *    40     8  updated_ns     wall-clock time of this copy
+ *    48    64  name           NUL-padded, at most 63 bytes
+ *   112    12  reserved       zero
+ *   124     4  crc            CRC32C of bytes [0, 124)
+ *
+ * Buffers.  A buffer is an extent of the data area that one function
+ * appends records to, back to back from its start.  A buffer is zeroed
+ * before the directory names it, so the write protocol of record.h holds
+ * (a torn record is recognisable against zeroes).  When the next record
+ * does not fit at the end:
+ *
+ *  - policy FIXED: every function has exactly one buffer of
+ *    data_size / max_functions bytes (rounded down to PREDLOG_POOL_ALIGN);
+ *    the writer wraps to the buffer start and overwrites its oldest
+ *    records (the classic circular flight recorder; the baseline);
+ *  - policy DYNAMIC: the function gets a new buffer of its buffer size
+ *    (predlog_recorder_set_buffer_size(); at least the record's size) from
+ *    the allocator, which may evict the least recently used buffers that
+ *    are not some function's active buffer, this function's own older
+ *    buffers included; the directory then names the new buffer.  Only if
+ *    no buffer can be found does the writer wrap in its active buffer.
+ *    Records in a buffer that was given up stay readable until the space
+ *    is reused, and predlog-recover returns them.
+ *
+ * So every committed record lies in some buffer that once was active, and
+ * a reader finds the records by scanning the data area (recovery.h); the
+ * directory gives names, kinds and the active buffer, where the one torn
+ * record per function can be.
+ */
+
+#define PREDLOG_POOL_MAGIC          0x0100004c4f4f504cull /* "PLPOOL\0\1" */
+#define PREDLOG_POOL_VERSION        1
+#define PREDLOG_POOL_SB_SIZE        4096u
+#define PREDLOG_POOL_DIR_ENTRY_SIZE 128u
+#define PREDLOG_POOL_DIR_MAGIC      0x4e464c50u /* "PLFN" */
+#define PREDLOG_POOL_NAME_MAX       63
+
+#define PREDLOG_POOL_SB_OFF_MAGIC           0
+#define PREDLOG_POOL_SB_OFF_VERSION         8
+#define PREDLOG_POOL_SB_OFF_SB_SIZE         12
+#define PREDLOG_POOL_SB_OFF_POOL_SIZE       16
+#define PREDLOG_POOL_SB_OFF_DIR_OFFSET      24
+#define PREDLOG_POOL_SB_OFF_DIR_SLOTS       32
+#define PREDLOG_POOL_SB_OFF_DIR_ENTRY_SIZE  36
+#define PREDLOG_POOL_SB_OFF_DATA_OFFSET     40
+#define PREDLOG_POOL_SB_OFF_DATA_SIZE       48
+#define PREDLOG_POOL_SB_OFF_POLICY          56
+#define PREDLOG_POOL_SB_OFF_FLAGS           60
+#define PREDLOG_POOL_SB_OFF_CREATED         64
+#define PREDLOG_POOL_SB_OFF_BUFFER_SIZE     72
+#define PREDLOG_POOL_SB_OFF_NAME            80
+#define PREDLOG_POOL_SB_OFF_CRC             4092
+
+#define PREDLOG_POOL_DIR_OFF_MAGIC          0
+#define PREDLOG_POOL_DIR_OFF_FUNC_ID        4
+#define PREDLOG_POOL_DIR_OFF_KIND           6
+#define PREDLOG_POOL_DIR_OFF_LEVEL          7
+#define PREDLOG_POOL_DIR_OFF_GENERATION     8
+#define PREDLOG_POOL_DIR_OFF_BUF_OFFSET     16
+#define PREDLOG_POOL_DIR_OFF_BUF_SIZE       24
+#define PREDLOG_POOL_DIR_OFF_CREATED        32
+#define PREDLOG_POOL_DIR_OFF_UPDATED        40
+#define PREDLOG_POOL_DIR_OFF_NAME           48
+#define PREDLOG_POOL_DIR_OFF_CRC            124
+
+/* Limits the device validates its properties against. */
+#define PREDLOG_RECORDER_MIN_FUNCTIONS      1
+#define PREDLOG_RECORDER_MAX_FUNCTIONS      1024
+/* A buffer must hold at least this many largest records. */
+#define PREDLOG_RECORDER_MIN_BUFFER         (16u * 1024)
+
+typedef enum PredlogPolicy {
+    PREDLOG_POLICY_FIXED = 0,
+    PREDLOG_POLICY_DYNAMIC = 1,
+    PREDLOG_POLICY__MAX,
+} PredlogPolicy;
+
+typedef enum PredlogFunctionKind {
+    PREDLOG_FUNCTION_NET = 1,
+    PREDLOG_FUNCTION_BLOCK = 2,
+    PREDLOG_FUNCTION_GUEST = 3,
+    PREDLOG_FUNCTION_KIND__MAX = PREDLOG_FUNCTION_GUEST,
+} PredlogFunctionKind;
+
+typedef struct PredlogRecorderConfig {
+    PredlogPolicy policy;
+    uint32_t max_functions;     /* directory slots */
+    uint64_t buffer_size;       /* DYNAMIC: default size of a new buffer */
+    uint64_t created_ns;        /* written into the superblock */
+    const char *name;           /* written into the superblock, may be NULL */
+} PredlogRecorderConfig;
+
+typedef struct PredlogRecorder PredlogRecorder;
+
+/*
+ * Format @size bytes at @base (zeroing them) and return a recorder that
+ * writes there, or NULL with @errp set if the region cannot hold the
+ * superblock, the directory and one minimum buffer per function slot, or
+ * if @cfg is out of range.  @base must stay mapped until
+ * predlog_recorder_free().
+ */
+PredlogRecorder *predlog_recorder_new(void *base, uint64_t size,
+                                      const PredlogRecorderConfig *cfg,
+                                      GError **errp);
+void predlog_recorder_free(PredlogRecorder *rec);
+
+/*
+ * Add an I/O function; returns its id (its directory index), or -1 with
+ * @errp set if the directory is full or @name is empty or longer than
+ * PREDLOG_POOL_NAME_MAX.  (predlog_recorder_new() already checked that
+ * every slot can get a buffer.)  The function gets its first buffer when
+ * it logs its first record.
+ */
+int predlog_recorder_add_function(PredlogRecorder *rec,
+                                  PredlogFunctionKind kind,
+                                  const char *name, uint64_t now_ns,
+                                  GError **errp);
+
+/* DYNAMIC: size of the next buffer this function gets (issue 4 hooks). */
+void predlog_recorder_set_buffer_size(PredlogRecorder *rec, int func_id,
+                                      uint64_t size);
+
+/* One piece of a record's payload. */
+typedef struct PredlogPiece {
+    const void *data;
+    size_t len;
+} PredlogPiece;
+
+typedef struct PredlogEntry {
+    PredlogRecordType type;
+    PredlogRecordLevel level;
+    uint32_t aux;
+    uint32_t orig_len;          /* true length of the whole payload */
+    uint64_t timestamp_ns;
+    const PredlogPiece *pieces; /* concatenated, cut at max_stored */
+    unsigned n_pieces;
+    uint32_t max_stored;        /* store at most this many payload bytes */
+} PredlogEntry;
+
+typedef enum PredlogLogResult {
+    PREDLOG_LOG_OK = 0,
+    PREDLOG_LOG_DROPPED,        /* no space: counted as dropped */
+    PREDLOG_LOG_BAD_FUNCTION,   /* unknown function id */
+    PREDLOG_LOG_BAD_ENTRY,      /* impossible entry (type, level, size) */
+} PredlogLogResult;
+
+/*
+ * Append one record for @func_id.  @now_ns is the caller's monotonic
+ * clock, used for LRU order.  On PREDLOG_LOG_OK the record is committed in
+ * the region (sealed) and @seq (if non-NULL) gets its sequence number;
+ * sequence numbers start at 1 per function and have no gaps among records
+ * that were logged OK.
+ */
+PredlogLogResult predlog_recorder_log(PredlogRecorder *rec, int func_id,
+                                      const PredlogEntry *entry,
+                                      uint64_t now_ns, uint64_t *seq);
+
+typedef struct PredlogFunctionStats {
+    int id;
+    PredlogFunctionKind kind;
+    const char *name;           /* owned by the recorder */
+    PredlogRecordLevel level;
+    uint64_t records;           /* logged OK, lifetime */
+    uint64_t bytes;             /* payload bytes stored, lifetime */
+    uint64_t dropped;           /* refused for lack of space */
+    uint64_t wraps;             /* times the writer wrapped in a buffer */
+    uint64_t buffer_size;       /* bytes of all buffers it holds now */
+    uint32_t buffers;           /* buffers it holds now */
+    uint64_t last_seq;
+} PredlogFunctionStats;
+
+typedef struct PredlogRecorderStats {
+    PredlogPolicy policy;
+    uint64_t size;              /* whole region */
+    uint64_t data_size;         /* data area */
+    uint64_t used;              /* data area in buffers */
+    uint64_t free;
+    uint32_t fragments;         /* free extents */
+    uint32_t functions;
+    uint64_t evictions;         /* buffers evicted, lifetime */
+} PredlogRecorderStats;
+
+void predlog_recorder_get_stats(PredlogRecorder *rec,
+                                PredlogRecorderStats *stats);
+unsigned predlog_recorder_n_functions(PredlogRecorder *rec);
+bool predlog_recorder_get_function_stats(PredlogRecorder *rec, int func_id,
+                                         PredlogFunctionStats *stats);
+
+/* Data-area use in percent (0..100), for the pool-pressure notice. */
+unsigned predlog_recorder_used_percent(PredlogRecorder *rec);
+
+const char *predlog_policy_str(PredlogPolicy policy);
+const char *predlog_function_kind_str(PredlogFunctionKind kind);
+
+#endif /* HW_PREDLOG_RECORDER_H */

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * predlog: reading a pool image after a crash
+ *
+ * The reader side of recorder.h: validates a region image (typically a
+ * memory-backend-file left behind by a QEMU killed with SIGKILL), reads the
+ * function directory, and returns every committed record, classifying the
+ * rest as torn or overwritten.  Used by tools/predlog-recover and by the
+ * unit tests that simulate crashes at every instant of a write.
+ *
+ * Pure C11 + GLib, no QEMU headers.
+ *
+ * Copyright (c) 2026 The predlog authors
+ */
+
+#ifndef HW_PREDLOG_RECOVERY_H
+#define HW_PREDLOG_RECOVERY_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "record.h"
+#include "recorder.h"
+
+#define PREDLOG_RECOVERY_ERROR (predlog_recovery_error_quark())
+GQuark predlog_recovery_error_quark(void);
+
+typedef enum PredlogRecoveryError {
+    PREDLOG_RECOVERY_ERROR_NOT_A_POOL,  /* no superblock magic */
+    PREDLOG_RECOVERY_ERROR_VERSION,     /* a pool of an unknown version */
+    PREDLOG_RECOVERY_ERROR_CORRUPT,     /* superblock CRC or fields bad */
+    PREDLOG_RECOVERY_ERROR_TRUNCATED,   /* image shorter than pool_size */
+} PredlogRecoveryError;
+
+/* One function as the directory names it. */
+typedef struct PredlogImageFunction {
+    int id;
+    PredlogFunctionKind kind;
+    PredlogRecordLevel level;
+    char name[PREDLOG_POOL_NAME_MAX + 1];
+    uint64_t generation;
+    uint64_t buf_offset;        /* active buffer, 0 if none */
+    uint64_t buf_size;
+    uint64_t created_ns;
+
+    /* filled by predlog_image_scan() */
+    uint64_t committed;         /* VALID records returned */
+    uint64_t torn;              /* 0 or 1: the write under way at death */
+    uint64_t overwritten;       /* seq numbers in [1, max_seq] not found */
+    uint64_t max_seq;
+} PredlogImageFunction;
+
+/* One committed record; payload points into the image. */
+typedef struct PredlogRecoveredRecord {
+    uint64_t offset;            /* in the image */
+    PredlogRecordView view;
+} PredlogRecoveredRecord;
+
+typedef struct PredlogImage PredlogImage;
+
+/*
+ * Validate the superblock and read the directory of the @len bytes at
+ * @base (which must stay valid while the image is used).  Fails, with a
+ * message that says what is wrong, on anything that is not a pool of a
+ * version this reader knows; directory entries with bad CRCs are skipped,
+ * never trusted.
+ */
+PredlogImage *predlog_image_open(const void *base, size_t len,
+                                 GError **errp);
+void predlog_image_free(PredlogImage *img);
+
+/* Superblock fields */
+PredlogPolicy predlog_image_policy(PredlogImage *img);
+uint64_t predlog_image_pool_size(PredlogImage *img);
+uint64_t predlog_image_created_ns(PredlogImage *img);
+const char *predlog_image_name(PredlogImage *img);
+
+/* Functions with a valid directory entry, in id order. */
+unsigned predlog_image_n_functions(PredlogImage *img);
+const PredlogImageFunction *predlog_image_function(PredlogImage *img,
+                                                   unsigned index);
+/* By id; NULL if the directory has no valid entry for it. */
+const PredlogImageFunction *predlog_image_function_by_id(PredlogImage *img,
+                                                         int id);
+
+typedef struct PredlogRecoveryTotals {
+    uint64_t committed;
+    uint64_t torn;
+    uint64_t overwritten;
+    uint64_t orphaned;          /* VALID records of unknown function ids */
+    uint64_t duplicates;        /* same (function, seq) found twice */
+} PredlogRecoveryTotals;
+
+/*
+ * Scan the data area and return every committed (VALID) record of a
+ * function the directory names, sorted by (timestamp, function id, seq),
+ * each (function, seq) once.  Fills the per-function counters of the
+ * directory and @totals (if non-NULL).  Never returns a record that does
+ * not decode VALID.  The result is an array of PredlogRecoveredRecord,
+ * valid while @img is.
+ */
+GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals);
+
+#endif /* HW_PREDLOG_RECOVERY_H */
