@@ -2,10 +2,12 @@
 /*
  * predlog: PCIe flight-recorder device
  *
- * This file is the QEMU adapter of the device: PCI identity, the BAR0
- * register block, MSI-X, reset and migration state.  The guest-visible
+ * This file is the QEMU adapter of the device: PCI identity, properties,
+ * the BAR0 register block, MSI-X, reset and migration state.  The pool and
+ * record path are in predlog-backend.c, the descriptor ring in
+ * predlog-ring.c, the host taps in predlog-tap.c.  The guest-visible
  * interface is specified in docs/specs/predlog.rst and predlog-regs.h;
- * everything that does not need QEMU (record codec, pool, forecasters) lives
+ * everything that does not need QEMU (record codec, pool, recorder) lives
  * in the plain-C core files next to this one.
  *
  * Copyright (c) 2026 The predlog authors
@@ -14,11 +16,13 @@
 #include "qemu/osdep.h"
 #include "qemu/log.h"
 #include "qemu/module.h"
+#include "qemu/units.h"
 #include "qapi/error.h"
 #include "hw/pci/pci_device.h"
 #include "hw/pci/pcie.h"
 #include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
 #include "migration/vmstate.h"
 #include "predlog.h"
 #include "predlog-regs.h"
@@ -27,6 +31,13 @@
 static bool predlog_enabled(PredlogState *s)
 {
     return s->control & PREDLOG_CTRL_ENABLE;
+}
+
+const char *predlog_id(PredlogState *s)
+{
+    DeviceState *dev = DEVICE(s);
+
+    return dev->id ? dev->id : object_get_typename(OBJECT(s));
 }
 
 static uint32_t predlog_status(PredlogState *s)
@@ -39,6 +50,12 @@ static uint32_t predlog_status(PredlogState *s)
     if (s->error != PREDLOG_ERR_NONE) {
         status |= PREDLOG_STS_ERROR;
     }
+    if (s->ring_running && !s->ring_halted) {
+        status |= PREDLOG_STS_RING_RUNNING;
+    }
+    if (s->ring_halted) {
+        status |= PREDLOG_STS_RING_HALTED;
+    }
     return status;
 }
 
@@ -47,11 +64,11 @@ static uint32_t predlog_status(PredlogState *s)
  * guest clears ERROR, so a driver can find the cause of a failure even if
  * more bad accesses follow it.
  */
-static void predlog_guest_error(PredlogState *s, uint32_t code, hwaddr addr,
-                                uint64_t val, const char *what)
+void predlog_guest_error(PredlogState *s, uint32_t code, uint64_t addr,
+                         uint64_t val, const char *what)
 {
     trace_predlog_guest_error(code, addr, val);
-    qemu_log_mask(LOG_GUEST_ERROR, "predlog: %s (offset 0x%" HWADDR_PRIx
+    qemu_log_mask(LOG_GUEST_ERROR, "predlog: %s (at 0x%" PRIx64
                   ", value 0x%" PRIx64 ")\n", what, addr, val);
     if (s->error == PREDLOG_ERR_NONE) {
         s->error = code;
@@ -65,6 +82,19 @@ static void predlog_reset_registers(PredlogState *s, const char *why)
     s->control = 0;
     s->error = PREDLOG_ERR_NONE;
     s->scratch = 0;
+    predlog_ring_reset(s);
+}
+
+/* Interrupts the device raises on its own; dropped while MSI-X is off. */
+void predlog_notify(PredlogState *s, unsigned vector)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+
+    if (vector < s->vectors && msix_enabled(pdev)) {
+        trace_predlog_irq(vector);
+        s->interrupts++;
+        msix_notify(pdev, vector);
+    }
 }
 
 static void predlog_raise_irq(PredlogState *s, uint64_t vector)
@@ -87,6 +117,26 @@ static void predlog_raise_irq(PredlogState *s, uint64_t vector)
     msix_notify(pdev, vector);
 }
 
+/*
+ * The ring runs while both ENABLE and RING_ENABLE are set; turning either
+ * off stops it (descriptors not yet consumed stay unconsumed), and turning
+ * it on validates the ring registers first.
+ */
+static void predlog_write_control(PredlogState *s, uint32_t val)
+{
+    bool want_ring = (val & PREDLOG_CTRL_ENABLE) &&
+                     (val & PREDLOG_CTRL_RING_ENABLE);
+
+    if (want_ring && !s->ring_running && !predlog_ring_start(s)) {
+        val &= ~PREDLOG_CTRL_RING_ENABLE;
+    } else if (!want_ring && s->ring_running) {
+        qemu_bh_cancel(s->ring_bh);
+        s->ring_running = false;
+        s->ring_halted = false;
+    }
+    s->control = val;
+}
+
 static uint64_t predlog_mmio_read(void *opaque, hwaddr addr, unsigned size)
 {
     PredlogState *s = opaque;
@@ -101,7 +151,7 @@ static uint64_t predlog_mmio_read(void *opaque, hwaddr addr, unsigned size)
         val = PREDLOG_VERSION;
         break;
     case PREDLOG_REG_CAPS:
-        val = PREDLOG_CAP_NONE;
+        val = PREDLOG_CAP_RING | (s->memdev ? PREDLOG_CAP_PERSISTENT : 0);
         break;
     case PREDLOG_REG_CONTROL:
         val = s->control;
@@ -117,6 +167,30 @@ static uint64_t predlog_mmio_read(void *opaque, hwaddr addr, unsigned size)
         break;
     case PREDLOG_REG_NUM_VECTORS:
         val = s->vectors;
+        break;
+    case PREDLOG_REG_NUM_FUNCS:
+        val = s->guest_functions;
+        break;
+    case PREDLOG_REG_MAX_PAYLOAD:
+        val = PREDLOG_GUEST_MAX_PAYLOAD;
+        break;
+    case PREDLOG_REG_RING_BASE_LO:
+        val = extract64(s->ring_base, 0, 32);
+        break;
+    case PREDLOG_REG_RING_BASE_HI:
+        val = extract64(s->ring_base, 32, 32);
+        break;
+    case PREDLOG_REG_RING_SIZE:
+        val = s->ring_size;
+        break;
+    case PREDLOG_REG_RING_HEAD:
+        val = s->ring_head;
+        break;
+    case PREDLOG_REG_RING_TAIL:
+        val = s->ring_tail;
+        break;
+    case PREDLOG_REG_POOL_USED:
+        val = predlog_pool_used_percent(s);
         break;
     default:
         /*
@@ -150,7 +224,7 @@ static void predlog_mmio_write(void *opaque, hwaddr addr, uint64_t val,
             predlog_reset_registers(s, "CONTROL.RESET");
             return;
         }
-        s->control = val;
+        predlog_write_control(s, val);
         break;
     case PREDLOG_REG_ERROR:
         s->error = PREDLOG_ERR_NONE;
@@ -160,6 +234,14 @@ static void predlog_mmio_write(void *opaque, hwaddr addr, uint64_t val,
         break;
     case PREDLOG_REG_IRQ_TEST:
         predlog_raise_irq(s, val);
+        break;
+    case PREDLOG_REG_RING_BASE_LO:
+    case PREDLOG_REG_RING_BASE_HI:
+    case PREDLOG_REG_RING_SIZE:
+        predlog_ring_write_reg(s, addr, val);
+        break;
+    case PREDLOG_REG_DOORBELL:
+        predlog_ring_doorbell(s, val);
         break;
     default:
         predlog_guest_error(s, PREDLOG_ERR_BAD_REGISTER, addr, val,
@@ -222,11 +304,40 @@ static void predlog_realize(PCIDevice *pdev, Error **errp)
         msix_vector_use(pdev, i);
     }
 
+    if (!predlog_backend_realize(s, errp)) {
+        goto fail_msix;
+    }
+    /* guest function N must be recorder function N: add them first */
+    for (i = 0; i < s->guest_functions; i++) {
+        g_autofree char *name = g_strdup_printf("guest%d", i);
+
+        if (predlog_add_function(s, PREDLOG_FUNCTION_GUEST, name,
+                                 errp) != i) {
+            goto fail_backend;
+        }
+    }
+    if (!predlog_taps_bind(s, errp)) {
+        goto fail_backend;
+    }
+    predlog_ring_realize(s);
+
     trace_predlog_realize(s->vectors, pci_is_express(pdev));
+    return;
+
+fail_backend:
+    predlog_taps_unbind(s);
+    predlog_backend_unrealize(s);
+fail_msix:
+    msix_uninit_exclusive_bar(pdev);
 }
 
 static void predlog_exit(PCIDevice *pdev)
 {
+    PredlogState *s = PREDLOG(pdev);
+
+    predlog_taps_unbind(s);
+    predlog_ring_unrealize(s);
+    predlog_backend_unrealize(s);
     msix_uninit_exclusive_bar(pdev);
 }
 
@@ -237,8 +348,8 @@ static void predlog_reset_hold(Object *obj, ResetType type)
 
 static const VMStateDescription vmstate_predlog = {
     .name = TYPE_PREDLOG,
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .fields = (const VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, PredlogState),
         VMSTATE_MSIX(parent_obj, PredlogState),
@@ -250,11 +361,32 @@ static const VMStateDescription vmstate_predlog = {
         VMSTATE_UINT64(interrupts, PredlogState),
         VMSTATE_END_OF_LIST()
     },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_predlog_ring,
+        NULL
+    },
 };
 
 static const Property predlog_properties[] = {
     DEFINE_PROP_UINT32("vectors", PredlogState, vectors, PREDLOG_MIN_VECTORS),
+    DEFINE_PROP_LINK("memdev", PredlogState, memdev, TYPE_MEMORY_BACKEND,
+                     HostMemoryBackend *),
+    DEFINE_PROP_SIZE("pool-size", PredlogState, pool_size, 16 * MiB),
+    DEFINE_PROP_STRING("policy", PredlogState, policy),
+    DEFINE_PROP_UINT32("max-functions", PredlogState, max_functions, 16),
+    DEFINE_PROP_UINT32("guest-functions", PredlogState, guest_functions, 1),
+    DEFINE_PROP_SIZE("buffer-size", PredlogState, buffer_size, 512 * KiB),
+    DEFINE_PROP_UINT32("snaplen", PredlogState, snaplen, 65535),
+    DEFINE_PROP_UINT32("pressure-threshold", PredlogState,
+                       pressure_threshold, 90),
 };
+
+static void predlog_instance_init(Object *obj)
+{
+    PredlogState *s = PREDLOG(obj);
+
+    s->policy = g_strdup("dynamic");
+}
 
 static void predlog_class_init(ObjectClass *oc, void *data)
 {
@@ -276,6 +408,23 @@ static void predlog_class_init(ObjectClass *oc, void *data)
     device_class_set_props(dc, predlog_properties);
     object_class_property_set_description(oc, "vectors",
         "number of MSI-X vectors, 2 to 32");
+    object_class_property_set_description(oc, "memdev",
+        "shared memory-backend-file holding the pool (survives QEMU)");
+    object_class_property_set_description(oc, "pool-size",
+        "size of the pool in QEMU's memory when there is no memdev");
+    object_class_property_set_description(oc, "policy",
+        "pool policy: dynamic (buffers on demand, LRU eviction) or fixed "
+        "(equal circular buffers)");
+    object_class_property_set_description(oc, "max-functions",
+        "I/O function slots (guest functions and taps), 1 to 1024");
+    object_class_property_set_description(oc, "guest-functions",
+        "function ids the guest may log to through the ring");
+    object_class_property_set_description(oc, "buffer-size",
+        "dynamic policy: size of each buffer a function takes");
+    object_class_property_set_description(oc, "snaplen",
+        "most payload bytes stored per record (the rest is cut)");
+    object_class_property_set_description(oc, "pressure-threshold",
+        "pool use in percent that raises the pool-pressure notice");
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 
@@ -283,6 +432,7 @@ static const TypeInfo predlog_info = {
     .name = TYPE_PREDLOG,
     .parent = TYPE_PCI_DEVICE,
     .instance_size = sizeof(PredlogState),
+    .instance_init = predlog_instance_init,
     .class_init = predlog_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_PCIE_DEVICE },

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * predlog: PCIe flight-recorder device state, shared by the device model
- * and its monitor commands
+ * predlog: PCIe flight-recorder device state, shared by the files of the
+ * device adapter (registers, pool backend, descriptor ring, host taps,
+ * monitor commands)
  *
  * Copyright (c) 2026 The predlog authors
  */
@@ -10,10 +11,17 @@
 #define HW_PREDLOG_PREDLOG_H
 
 #include "hw/pci/pci_device.h"
+#include "qemu/thread.h"
+#include "qapi/qapi-types-predlog.h"
 #include "qom/object.h"
+#include "system/hostmem.h"
+#include "recorder.h"
 
 #define TYPE_PREDLOG "predlog"
 OBJECT_DECLARE_SIMPLE_TYPE(PredlogState, PREDLOG)
+
+/* Largest payload one ring descriptor may carry (MAX_PAYLOAD register). */
+#define PREDLOG_GUEST_MAX_PAYLOAD   (64 * 1024)
 
 struct PredlogState {
     /*< private >*/
@@ -24,6 +32,14 @@ struct PredlogState {
 
     /* properties */
     uint32_t vectors;
+    HostMemoryBackend *memdev;
+    uint64_t pool_size;         /* internal pool, when there is no memdev */
+    char *policy;               /* PredlogPoolPolicy name */
+    uint32_t max_functions;
+    uint32_t guest_functions;
+    uint64_t buffer_size;
+    uint32_t snaplen;
+    uint32_t pressure_threshold;
 
     /* guest-visible registers (predlog-regs.h) */
     uint32_t control;
@@ -34,6 +50,62 @@ struct PredlogState {
     uint64_t mmio_reads;
     uint64_t mmio_writes;
     uint64_t interrupts;
+
+    /* descriptor ring (predlog-ring.c) */
+    uint64_t ring_base;
+    uint32_t ring_size;
+    uint32_t ring_head;
+    uint32_t ring_tail;
+    bool ring_running;
+    bool ring_halted;
+    QEMUBH *ring_bh;
+    uint8_t *bounce;            /* one descriptor's payload */
+
+    /* pool and recorder (predlog-backend.c) */
+    PredlogPoolPolicy policy_val;
+    MemoryRegion pool_ram;      /* the pool when there is no memdev */
+    MemoryRegion *pool_mr;      /* the region the pool lives in */
+    void *pool_base;
+    uint64_t pool_bytes;
+    /*
+     * Taps log from any thread (block requests complete in iothreads), so
+     * the recorder has a lock of its own instead of relying on the BQL.
+     */
+    QemuMutex lock;
+    PredlogRecorder *recorder;
+    uint64_t losses_seen;       /* wraps + evictions + drops at last check */
+    bool pressure_armed;
+    bool pressure_pending;      /* set under lock, handled by pressure_bh */
+    QEMUBH *pressure_bh;
 };
+
+/* predlog.c */
+void predlog_guest_error(PredlogState *s, uint32_t code, uint64_t addr,
+                         uint64_t val, const char *what);
+void predlog_notify(PredlogState *s, unsigned vector);
+const char *predlog_id(PredlogState *s);
+
+/* predlog-backend.c: the pool and the record path */
+bool predlog_backend_realize(PredlogState *s, Error **errp);
+void predlog_backend_unrealize(PredlogState *s);
+int predlog_add_function(PredlogState *s, PredlogFunctionKind kind,
+                         const char *name, Error **errp);
+PredlogLogResult predlog_log(PredlogState *s, int func_id,
+                             PredlogEntry *entry, uint64_t *seq);
+void predlog_flush(PredlogState *s);
+unsigned predlog_pool_used_percent(PredlogState *s);
+
+/* predlog-ring.c: the guest's descriptor ring */
+void predlog_ring_realize(PredlogState *s);
+void predlog_ring_unrealize(PredlogState *s);
+void predlog_ring_reset(PredlogState *s);
+bool predlog_ring_start(PredlogState *s);
+void predlog_ring_doorbell(PredlogState *s, uint32_t producer);
+void predlog_ring_write_reg(PredlogState *s, uint64_t addr, uint32_t val);
+extern const VMStateDescription vmstate_predlog_ring;
+
+/* predlog-tap.c: bind the host taps that name this device */
+bool predlog_taps_bind(PredlogState *s, Error **errp);
+void predlog_taps_unbind(PredlogState *s);
 
 #endif /* HW_PREDLOG_PREDLOG_H */

@@ -5,7 +5,8 @@
  * Drives the device the way a guest driver would, through libqos' PCI
  * helpers, and checks the guest-visible interface of docs/specs/predlog.rst:
  * identity, the register block, MSI-X, reset, hostile register values,
- * the monitor commands and migration of the device state.
+ * the descriptor ring (and hostile rings), the pool's properties, the
+ * monitor commands and migration of the device state.
  *
  * Copyright (c) 2026 The predlog authors
  */
@@ -16,6 +17,7 @@
 #include "libqos/libqos-pc.h"
 #include "libqos/pci.h"
 #include "libqos/pci-pc.h"
+#include "libqos/libqos-malloc.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "hw/pci/pci_regs.h"
@@ -108,7 +110,7 @@ static void test_identity(void)
 
     g_assert_cmphex(reg_read(&t, PREDLOG_REG_MAGIC), ==, PREDLOG_MAGIC);
     g_assert_cmphex(reg_read(&t, PREDLOG_REG_VERSION), ==, PREDLOG_VERSION);
-    g_assert_cmphex(reg_read(&t, PREDLOG_REG_CAPS), ==, PREDLOG_CAP_NONE);
+    g_assert_cmphex(reg_read(&t, PREDLOG_REG_CAPS), ==, PREDLOG_CAP_RING);
     g_assert_cmpuint(reg_read(&t, PREDLOG_REG_NUM_VECTORS), ==,
                      PREDLOG_MIN_VECTORS);
     g_assert_cmphex(reg_read(&t, PREDLOG_REG_CONTROL), ==, 0);
@@ -384,6 +386,375 @@ static void test_reset(void)
     predlog_stop(&t);
 }
 
+
+/* A guest-side descriptor ring, as a driver would set it up */
+typedef struct PredlogRing {
+    uint64_t base;
+    uint32_t size;
+    uint32_t producer;
+    uint64_t payload;           /* one payload area per slot */
+} PredlogRing;
+
+#define RING_PAYLOAD_SLOT 256
+
+static void ring_setup(PredlogTest *t, PredlogRing *r, uint32_t size)
+{
+    QGuestAllocator *alloc = &t->qs->alloc;
+
+    r->size = size;
+    r->producer = 0;
+    /* over-allocate so the ring can be aligned to PREDLOG_RING_ALIGN */
+    r->base = QEMU_ALIGN_UP(guest_alloc(alloc, size * PREDLOG_DESC_SIZE +
+                                        PREDLOG_RING_ALIGN),
+                            PREDLOG_RING_ALIGN);
+    r->payload = guest_alloc(alloc, size * RING_PAYLOAD_SLOT);
+    reg_write(t, PREDLOG_REG_RING_BASE_LO, (uint32_t)r->base);
+    reg_write(t, PREDLOG_REG_RING_BASE_HI, r->base >> 32);
+    reg_write(t, PREDLOG_REG_RING_SIZE, size);
+    reg_write(t, PREDLOG_REG_CONTROL,
+              PREDLOG_CTRL_ENABLE | PREDLOG_CTRL_RING_ENABLE);
+    g_assert_cmpuint(reg_read(t, PREDLOG_REG_ERROR), ==, PREDLOG_ERR_NONE);
+    g_assert_true(reg_read(t, PREDLOG_REG_STATUS) & PREDLOG_STS_RING_RUNNING);
+}
+
+static uint64_t ring_desc_addr(PredlogRing *r, uint32_t index)
+{
+    return r->base + (uint64_t)(index % r->size) * PREDLOG_DESC_SIZE;
+}
+
+/* Queue one descriptor; @addr 0 means "the slot's own payload area" */
+static uint32_t ring_put(PredlogTest *t, PredlogRing *r, uint16_t func,
+                         uint8_t severity, uint8_t flags, uint64_t addr,
+                         const void *data, uint32_t len)
+{
+    QTestState *qts = t->qs->qts;
+    uint32_t index = r->producer++;
+    uint64_t desc = ring_desc_addr(r, index);
+
+    if (!addr) {
+        addr = r->payload + (index % r->size) * RING_PAYLOAD_SLOT;
+        g_assert_cmpuint(len, <=, RING_PAYLOAD_SLOT);
+        qtest_memwrite(qts, addr, data, len);
+    }
+    qtest_writeq(qts, desc + PREDLOG_DESC_OFF_ADDR, addr);
+    qtest_writel(qts, desc + PREDLOG_DESC_OFF_LEN, len);
+    qtest_writew(qts, desc + PREDLOG_DESC_OFF_FUNC, func);
+    qtest_writeb(qts, desc + PREDLOG_DESC_OFF_SEVERITY, severity);
+    qtest_writeb(qts, desc + PREDLOG_DESC_OFF_FLAGS, flags);
+    qtest_writeq(qts, desc + PREDLOG_DESC_OFF_TIMESTAMP, 1000 + index);
+    qtest_writel(qts, desc + PREDLOG_DESC_OFF_STATUS,
+                 PREDLOG_DESC_STS_PENDING);
+    qtest_writel(qts, desc + PREDLOG_DESC_OFF_SEQ, 0xdeadbeef);
+    return index;
+}
+
+/* Ring the doorbell and wait until the device has consumed everything */
+static void ring_kick(PredlogTest *t, PredlogRing *r)
+{
+    gint64 deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+
+    reg_write(t, PREDLOG_REG_DOORBELL, r->producer);
+    while (reg_read(t, PREDLOG_REG_RING_HEAD) != r->producer) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(1000);
+    }
+}
+
+static uint32_t ring_status(PredlogTest *t, PredlogRing *r, uint32_t index)
+{
+    return qtest_readl(t->qs->qts,
+                       ring_desc_addr(r, index) + PREDLOG_DESC_OFF_STATUS);
+}
+
+static uint32_t ring_seq(PredlogTest *t, PredlogRing *r, uint32_t index)
+{
+    return qtest_readl(t->qs->qts,
+                       ring_desc_addr(r, index) + PREDLOG_DESC_OFF_SEQ);
+}
+
+/* The entry of query-predlog's "functions" named @name */
+static QDict *query_function(QTestState *qts, const char *name)
+{
+    QDict *info = query_predlog(qts);
+    QList *funcs = qdict_get_qlist(info, "functions");
+    QListEntry *e;
+    QDict *found = NULL;
+
+    g_assert_nonnull(funcs);
+    QLIST_FOREACH_ENTRY(funcs, e) {
+        QDict *f = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (!strcmp(qdict_get_str(f, "name"), name)) {
+            found = f;
+            qobject_ref(found);
+        }
+    }
+    qobject_unref(info);
+    g_assert_nonnull(found);
+    return found;
+}
+
+static void test_ring(void)
+{
+    PredlogTest t;
+    PredlogRing r;
+    QTestState *qts;
+    uint64_t msg0;
+    uint32_t i, idx;
+    QDict *f, *info;
+    g_autofree char *hmp = NULL;
+
+    predlog_start(&t, "-global predlog.guest-functions=2");
+    qts = t.qs->qts;
+
+    g_assert_true(reg_read(&t, PREDLOG_REG_CAPS) & PREDLOG_CAP_RING);
+    g_assert_false(reg_read(&t, PREDLOG_REG_CAPS) & PREDLOG_CAP_PERSISTENT);
+    g_assert_cmpuint(reg_read(&t, PREDLOG_REG_NUM_FUNCS), ==, 2);
+    g_assert_cmpuint(reg_read(&t, PREDLOG_REG_MAX_PAYLOAD), >=, 4096);
+
+    qpci_msix_enable(t.dev);
+    msg0 = msix_route_to_ram(&t, PREDLOG_VEC_COMPLETION, 0x5a5a0000);
+    ring_setup(&t, &r, 8);
+
+    /* 20 records through an 8-slot ring: the indexes wrap */
+    for (i = 0; i < 20; i++) {
+        g_autofree char *msg = g_strdup_printf("record %u", i);
+
+        idx = ring_put(&t, &r, i % 2, 6, 0, 0, msg, strlen(msg));
+        if (i % 4 == 3) {
+            ring_kick(&t, &r);
+            g_assert_cmphex(ring_status(&t, &r, idx), ==,
+                            PREDLOG_DESC_STS_OK);
+            /* each function numbers its own records from 1 */
+            g_assert_cmpuint(ring_seq(&t, &r, idx), ==, i / 2 + 1);
+        }
+    }
+    g_assert_cmpuint(reg_read(&t, PREDLOG_REG_RING_TAIL), ==, 20);
+    g_assert_cmpuint(reg_read(&t, PREDLOG_REG_ERROR), ==, PREDLOG_ERR_NONE);
+    g_assert_cmphex(qtest_readl(qts, msg0), ==, 0x5a5a0000);
+
+    f = query_function(qts, "guest0");
+    g_assert_cmpstr(qdict_get_str(f, "type"), ==, "guest");
+    g_assert_cmpint(qdict_get_int(f, "records"), ==, 10);
+    g_assert_cmpint(qdict_get_int(f, "dropped"), ==, 0);
+    g_assert_cmpint(qdict_get_int(f, "buffers"), ==, 1);
+    qobject_unref(f);
+    f = query_function(qts, "guest1");
+    g_assert_cmpint(qdict_get_int(f, "records"), ==, 10);
+    qobject_unref(f);
+
+    info = query_predlog(qts);
+    g_assert_true(qdict_get_bool(qdict_get_qdict(info, "ring"), "running"));
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(info, "ring"), "head"),
+                    ==, 20);
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(info, "pool"), "policy"),
+                    ==, "dynamic");
+    qobject_unref(info);
+
+    hmp = qtest_hmp(qts, "info predlog");
+    g_assert_nonnull(strstr(hmp, "ring running, size 8, head 20"));
+    g_assert_nonnull(strstr(hmp, "guest1"));
+
+    /* turning the ring off and on again starts from index 0 */
+    reg_write(&t, PREDLOG_REG_CONTROL, PREDLOG_CTRL_ENABLE);
+    g_assert_false(reg_read(&t, PREDLOG_REG_STATUS) &
+                   PREDLOG_STS_RING_RUNNING);
+    reg_write(&t, PREDLOG_REG_CONTROL,
+              PREDLOG_CTRL_ENABLE | PREDLOG_CTRL_RING_ENABLE);
+    g_assert_cmpuint(reg_read(&t, PREDLOG_REG_RING_HEAD), ==, 0);
+    r.producer = 0;
+    idx = ring_put(&t, &r, 0, 3, 0, 0, "again", 5);
+    ring_kick(&t, &r);
+    g_assert_cmphex(ring_status(&t, &r, idx), ==, PREDLOG_DESC_STS_OK);
+    g_assert_cmpuint(ring_seq(&t, &r, idx), ==, 11);
+
+    predlog_stop(&t);
+}
+
+/* Every bad value costs the guest its descriptor or ring, nothing more */
+static void test_ring_hostile(void)
+{
+    static const struct {
+        uint64_t base;
+        uint32_t size;
+    } bad_rings[] = {
+        { 0xfffffffffffff000ull, 8 },   /* far outside RAM */
+        { 0x00000010000000c0ull, 8 },   /* above RAM */
+        { 0x100040, 3 },                /* not a power of two */
+        { 0x100040, 0 },
+        { 0x100040, 1 },
+        { 0x100040, 8192 },             /* beyond the maximum */
+        { 0x100020, 8 },                /* misaligned */
+        { 0xffffffffffffffc0ull, 4096 }, /* wraps the address space */
+    };
+    PredlogTest t;
+    PredlogRing r;
+    uint32_t idx, i;
+    char big[RING_PAYLOAD_SLOT] = "x";
+
+    predlog_start(&t, NULL);
+
+    for (i = 0; i < ARRAY_SIZE(bad_rings); i++) {
+        reg_write(&t, PREDLOG_REG_RING_BASE_LO, (uint32_t)bad_rings[i].base);
+        reg_write(&t, PREDLOG_REG_RING_BASE_HI, bad_rings[i].base >> 32);
+        reg_write(&t, PREDLOG_REG_RING_SIZE, bad_rings[i].size);
+        reg_write(&t, PREDLOG_REG_CONTROL,
+                  PREDLOG_CTRL_ENABLE | PREDLOG_CTRL_RING_ENABLE);
+        g_assert_false(reg_read(&t, PREDLOG_REG_STATUS) &
+                       PREDLOG_STS_RING_RUNNING);
+        g_assert_false(reg_read(&t, PREDLOG_REG_CONTROL) &
+                       PREDLOG_CTRL_RING_ENABLE);
+        assert_error_and_clear(&t, PREDLOG_ERR_BAD_RING);
+        /* a doorbell on a ring that is not running is refused */
+        reg_write(&t, PREDLOG_REG_DOORBELL, 1);
+        assert_error_and_clear(&t, PREDLOG_ERR_BAD_REGISTER);
+    }
+
+    ring_setup(&t, &r, 4);
+
+    /* the ring registers are locked while the ring runs */
+    reg_write(&t, PREDLOG_REG_RING_SIZE, 64);
+    assert_error_and_clear(&t, PREDLOG_ERR_RING_BUSY);
+    g_assert_cmpuint(reg_read(&t, PREDLOG_REG_RING_SIZE), ==, 4);
+    reg_write(&t, PREDLOG_REG_RING_BASE_LO, 0);
+    assert_error_and_clear(&t, PREDLOG_ERR_RING_BUSY);
+
+    /* a producer index more than a ring ahead is ignored */
+    reg_write(&t, PREDLOG_REG_DOORBELL, 5);
+    assert_error_and_clear(&t, PREDLOG_ERR_BAD_INDEX);
+    reg_write(&t, PREDLOG_REG_DOORBELL, 0xffffffff);
+    assert_error_and_clear(&t, PREDLOG_ERR_BAD_INDEX);
+    g_assert_cmpuint(reg_read(&t, PREDLOG_REG_RING_TAIL), ==, 0);
+
+    /* bad descriptors fail one by one, the ring goes on */
+    idx = ring_put(&t, &r, 7, 6, 0, 0, "f", 1);       /* unknown function */
+    ring_kick(&t, &r);
+    g_assert_cmphex(ring_status(&t, &r, idx), ==,
+                    PREDLOG_DESC_STS_ERROR(PREDLOG_ERR_BAD_FUNCTION));
+    assert_error_and_clear(&t, PREDLOG_ERR_BAD_FUNCTION);
+
+    idx = ring_put(&t, &r, 0xffff, 6, 0, 0, "f", 1);
+    ring_kick(&t, &r);
+    g_assert_cmphex(ring_status(&t, &r, idx), ==,
+                    PREDLOG_DESC_STS_ERROR(PREDLOG_ERR_BAD_FUNCTION));
+    assert_error_and_clear(&t, PREDLOG_ERR_BAD_FUNCTION);
+
+    idx = ring_put(&t, &r, 0, 6, 0, 0, big, 0);       /* empty */
+    ring_kick(&t, &r);
+    g_assert_cmphex(ring_status(&t, &r, idx), ==,
+                    PREDLOG_DESC_STS_ERROR(PREDLOG_ERR_BAD_LENGTH));
+    assert_error_and_clear(&t, PREDLOG_ERR_BAD_LENGTH);
+
+    idx = ring_put(&t, &r, 0, 6, 0, r.payload, NULL, 0xffffffff);
+    ring_kick(&t, &r);
+    g_assert_cmphex(ring_status(&t, &r, idx), ==,
+                    PREDLOG_DESC_STS_ERROR(PREDLOG_ERR_BAD_LENGTH));
+    assert_error_and_clear(&t, PREDLOG_ERR_BAD_LENGTH);
+
+    idx = ring_put(&t, &r, 0, 6, 0, 0xfffffffffffff000ull, NULL, 64);
+    ring_kick(&t, &r);
+    g_assert_cmphex(ring_status(&t, &r, idx), ==,
+                    PREDLOG_DESC_STS_ERROR(PREDLOG_ERR_DMA));
+    assert_error_and_clear(&t, PREDLOG_ERR_DMA);
+
+    /* payload running off the end of the address space */
+    idx = ring_put(&t, &r, 0, 6, 0, 0xffffffffffffffc0ull, NULL, 4096);
+    ring_kick(&t, &r);
+    g_assert_cmphex(ring_status(&t, &r, idx), ==,
+                    PREDLOG_DESC_STS_ERROR(PREDLOG_ERR_DMA));
+    assert_error_and_clear(&t, PREDLOG_ERR_DMA);
+
+    idx = ring_put(&t, &r, 0, 8, 0, 0, "s", 1);       /* severity > 7 */
+    ring_kick(&t, &r);
+    g_assert_cmphex(ring_status(&t, &r, idx), ==,
+                    PREDLOG_DESC_STS_ERROR(PREDLOG_ERR_RESERVED));
+    assert_error_and_clear(&t, PREDLOG_ERR_RESERVED);
+
+    idx = ring_put(&t, &r, 0, 6, 0x80, 0, "r", 1);    /* reserved flags */
+    ring_kick(&t, &r);
+    g_assert_cmphex(ring_status(&t, &r, idx), ==,
+                    PREDLOG_DESC_STS_ERROR(PREDLOG_ERR_RESERVED));
+    assert_error_and_clear(&t, PREDLOG_ERR_RESERVED);
+
+    /* after all that, a good record still goes through */
+    idx = ring_put(&t, &r, 0, 6, 0, 0, "good", 4);
+    ring_kick(&t, &r);
+    g_assert_cmphex(ring_status(&t, &r, idx), ==, PREDLOG_DESC_STS_OK);
+    g_assert_cmpuint(ring_seq(&t, &r, idx), ==, 1);
+    g_assert_cmpuint(reg_read(&t, PREDLOG_REG_ERROR), ==, PREDLOG_ERR_NONE);
+
+    /* with bus mastering off the ring cannot be read: it halts */
+    qpci_config_writew(t.dev, PCI_COMMAND,
+                       qpci_config_readw(t.dev, PCI_COMMAND) &
+                       ~PCI_COMMAND_MASTER);
+    ring_put(&t, &r, 0, 6, 0, 0, "lost", 4);
+    reg_write(&t, PREDLOG_REG_DOORBELL, r.producer);
+    for (i = 0; i < 1000 && !(reg_read(&t, PREDLOG_REG_STATUS) &
+                              PREDLOG_STS_RING_HALTED); i++) {
+        g_usleep(1000);
+    }
+    g_assert_true(reg_read(&t, PREDLOG_REG_STATUS) & PREDLOG_STS_RING_HALTED);
+    g_assert_false(reg_read(&t, PREDLOG_REG_STATUS) &
+                   PREDLOG_STS_RING_RUNNING);
+    assert_error_and_clear(&t, PREDLOG_ERR_BAD_DESCRIPTOR);
+
+    predlog_stop(&t);
+}
+
+/* Doorbells racing with every kind of reset leave a working device */
+static void test_ring_reset_storm(void)
+{
+    PredlogTest t;
+    PredlogRing r;
+    uint32_t i, idx;
+    char msg[16];
+
+    predlog_start(&t, NULL);
+    for (i = 0; i < 200; i++) {
+        ring_setup(&t, &r, 16);
+        snprintf(msg, sizeof(msg), "storm %u", i);
+        ring_put(&t, &r, 0, 6, 0, 0, msg, strlen(msg));
+        ring_put(&t, &r, 0, 6, 0, 0, msg, strlen(msg));
+        reg_write(&t, PREDLOG_REG_DOORBELL, r.producer);
+        switch (i % 3) {
+        case 0:
+            reg_write(&t, PREDLOG_REG_CONTROL, PREDLOG_CTRL_RESET);
+            break;
+        case 1:
+            reg_write(&t, PREDLOG_REG_CONTROL, 0);
+            break;
+        default:
+            /* FLR */
+            qpci_config_writew(t.dev, 0x80 + PCI_EXP_DEVCTL,
+                               qpci_config_readw(t.dev,
+                                                 0x80 + PCI_EXP_DEVCTL) |
+                               PCI_EXP_DEVCTL_BCR_FLR);
+            /* FLR clears the BARs: map the device again */
+            g_free(t.dev);
+            predlog_map(&t);
+            break;
+        }
+        reg_write(&t, PREDLOG_REG_DOORBELL, r.producer);
+        reg_write(&t, PREDLOG_REG_ERROR, 0);
+        g_assert_false(reg_read(&t, PREDLOG_REG_STATUS) &
+                       PREDLOG_STS_RING_RUNNING);
+        /* resets clear the ring registers; CONTROL=0 only stops the ring */
+        g_assert_cmpuint(reg_read(&t, PREDLOG_REG_RING_SIZE), ==,
+                         i % 3 == 1 ? 16 : 0);
+    }
+    qtest_system_reset(t.qs->qts);
+    g_free(t.dev);
+    predlog_map(&t);
+
+    /* still works */
+    g_assert_cmphex(reg_read(&t, PREDLOG_REG_MAGIC), ==, PREDLOG_MAGIC);
+    ring_setup(&t, &r, 4);
+    idx = ring_put(&t, &r, 0, 6, 0, 0, "after", 5);
+    ring_kick(&t, &r);
+    g_assert_cmphex(ring_status(&t, &r, idx), ==, PREDLOG_DESC_STS_OK);
+    predlog_stop(&t);
+}
+
 static void test_query(void)
 {
     PredlogTest t;
@@ -514,6 +885,9 @@ int main(int argc, char **argv)
                    test_bad_vectors_property);
     qtest_add_func("/predlog/hostile-registers", test_hostile_registers);
     qtest_add_func("/predlog/reset", test_reset);
+    qtest_add_func("/predlog/ring", test_ring);
+    qtest_add_func("/predlog/ring-hostile", test_ring_hostile);
+    qtest_add_func("/predlog/ring-reset-storm", test_ring_reset_storm);
     qtest_add_func("/predlog/query", test_query);
     qtest_add_func("/predlog/migration", test_migration);
 

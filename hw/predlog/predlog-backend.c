@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * predlog: the device's buffer pool and record path
+ *
+ * The pool is either the RAM of a memory backend (memdev=, which must be a
+ * shared file mapping for the records to outlive QEMU) or a RAM region of
+ * the device's own (pool-size=).  Either way it is a RAMBlock, so it
+ * migrates with guest RAM; the recorder (recorder.c) formats it and appends
+ * records to it.  Everything that logs goes through predlog_log(), which
+ * serialises the recorder and notices pool pressure.
+ *
+ * Copyright (c) 2026 The predlog authors
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "qemu/main-loop.h"
+#include "qemu/timer.h"
+#include "qapi/error.h"
+#include "qapi/qapi-events-predlog.h"
+#include "qapi/util.h"
+#include "exec/memory.h"
+#include "system/hostmem.h"
+#include "predlog.h"
+#include "predlog-regs.h"
+#include "trace.h"
+
+/* Re-arm the pressure notice once use is this many points below it. */
+#define PREDLOG_PRESSURE_HYSTERESIS 10
+
+static uint64_t predlog_losses(PredlogRecorder *rec)
+{
+    PredlogRecorderStats st;
+    PredlogFunctionStats fs;
+    uint64_t losses;
+    unsigned i, n = predlog_recorder_n_functions(rec);
+
+    predlog_recorder_get_stats(rec, &st);
+    losses = st.evictions;
+    for (i = 0; i < n; i++) {
+        if (predlog_recorder_get_function_stats(rec, i, &fs)) {
+            losses += fs.wraps + fs.dropped;
+        }
+    }
+    return losses;
+}
+
+/*
+ * Called with s->lock held after records were logged.  The notice itself
+ * (QMP event, MSI-X) needs the BQL, which the caller may not hold, so it
+ * is left to a bottom half.
+ */
+static void predlog_check_pressure_locked(PredlogState *s)
+{
+    unsigned used = predlog_recorder_used_percent(s->recorder);
+    uint64_t losses;
+
+    if (!s->pressure_armed) {
+        if (used + PREDLOG_PRESSURE_HYSTERESIS < s->pressure_threshold) {
+            s->pressure_armed = true;
+            s->losses_seen = predlog_losses(s->recorder);
+        }
+        return;
+    }
+    losses = predlog_losses(s->recorder);
+    if (used >= s->pressure_threshold || losses != s->losses_seen) {
+        s->losses_seen = losses;
+        s->pressure_armed = false;
+        s->pressure_pending = true;
+        qemu_bh_schedule(s->pressure_bh);
+    }
+}
+
+static void predlog_pressure_bh(void *opaque)
+{
+    PredlogState *s = opaque;
+    PredlogRecorderStats st;
+    uint64_t dropped = 0;
+    unsigned used, i, n;
+
+    qemu_mutex_lock(&s->lock);
+    if (!s->pressure_pending) {
+        qemu_mutex_unlock(&s->lock);
+        return;
+    }
+    s->pressure_pending = false;
+    used = predlog_recorder_used_percent(s->recorder);
+    predlog_recorder_get_stats(s->recorder, &st);
+    n = predlog_recorder_n_functions(s->recorder);
+    for (i = 0; i < n; i++) {
+        PredlogFunctionStats fs;
+
+        if (predlog_recorder_get_function_stats(s->recorder, i, &fs)) {
+            dropped += fs.dropped;
+        }
+    }
+    qemu_mutex_unlock(&s->lock);
+
+    trace_predlog_pool_pressure(used, st.evictions, dropped);
+    qapi_event_send_predlog_pool_pressure(predlog_id(s), used, st.evictions,
+                                          dropped);
+    predlog_notify(s, PREDLOG_VEC_PRESSURE);
+}
+
+PredlogLogResult predlog_log(PredlogState *s, int func_id,
+                             PredlogEntry *entry, uint64_t *seq)
+{
+    PredlogLogResult res;
+
+    entry->timestamp_ns = qemu_clock_get_ns(QEMU_CLOCK_HOST);
+    if (entry->max_stored > s->snaplen) {
+        entry->max_stored = s->snaplen;
+    }
+
+    qemu_mutex_lock(&s->lock);
+    res = predlog_recorder_log(s->recorder, func_id, entry, get_clock(), seq);
+    predlog_check_pressure_locked(s);
+    qemu_mutex_unlock(&s->lock);
+
+    trace_predlog_log(func_id, entry->type, entry->orig_len, res);
+    return res;
+}
+
+int predlog_add_function(PredlogState *s, PredlogFunctionKind kind,
+                         const char *name, Error **errp)
+{
+    g_autoptr(GError) err = NULL;
+    int id;
+
+    qemu_mutex_lock(&s->lock);
+    id = predlog_recorder_add_function(s->recorder, kind, name, get_clock(),
+                                       &err);
+    qemu_mutex_unlock(&s->lock);
+    if (id < 0) {
+        error_setg(errp, "predlog '%s': cannot add I/O function '%s': %s",
+                   predlog_id(s), name, err->message);
+        error_append_hint(errp, "Raise the device's max-functions "
+                          "(now %" PRIu32 ") or give it fewer taps.\n",
+                          s->max_functions);
+        return -1;
+    }
+    trace_predlog_add_function(id, predlog_function_kind_str(kind), name);
+    return id;
+}
+
+unsigned predlog_pool_used_percent(PredlogState *s)
+{
+    unsigned used;
+
+    qemu_mutex_lock(&s->lock);
+    used = predlog_recorder_used_percent(s->recorder);
+    qemu_mutex_unlock(&s->lock);
+    return used;
+}
+
+void predlog_flush(PredlogState *s)
+{
+    if (s->memdev) {
+        /* a no-op unless the backend is a file mapping */
+        memory_region_msync(s->pool_mr, 0, s->pool_bytes);
+    }
+}
+
+static bool predlog_backend_map(PredlogState *s, Error **errp)
+{
+    ERRP_GUARD();
+
+    if (!s->memdev) {
+        if (!memory_region_init_ram(&s->pool_ram, OBJECT(s), "predlog.pool",
+                                    s->pool_size, errp)) {
+            error_prepend(errp, "predlog: cannot allocate the %" PRIu64
+                          "-byte pool: ", s->pool_size);
+            return false;
+        }
+        s->pool_mr = &s->pool_ram;
+    } else {
+        g_autofree char *name = host_memory_backend_get_name(s->memdev);
+
+        if (host_memory_backend_is_mapped(s->memdev)) {
+            error_setg(errp, "predlog: memdev '%s' is already in use", name);
+            error_append_hint(errp, "Give the pool a memory backend of its "
+                              "own, not guest RAM or another device's.\n");
+            return false;
+        }
+        if (!object_property_get_bool(OBJECT(s->memdev), "share",
+                                      &error_abort)) {
+            error_setg(errp, "predlog: memdev '%s' is not shared, so the "
+                       "pool would not survive QEMU", name);
+            error_append_hint(errp, "Use -object memory-backend-file,"
+                              "id=%s,mem-path=FILE,size=SIZE,share=on "
+                              "(or drop memdev= for a pool in QEMU's own "
+                              "memory).\n", name);
+            return false;
+        }
+        if (!object_dynamic_cast(OBJECT(s->memdev),
+                                 TYPE_MEMORY_BACKEND_FILE)) {
+            /*
+             * Shared anonymous or memfd memory survives QEMU only as long
+             * as something else holds it; allowed, but say so.
+             */
+            warn_report("predlog: memdev '%s' is not a memory-backend-file; "
+                        "the pool survives QEMU only while another process "
+                        "maps it", name);
+        }
+        s->pool_mr = host_memory_backend_get_memory(s->memdev);
+        host_memory_backend_set_mapped(s->memdev, true);
+    }
+    s->pool_base = memory_region_get_ram_ptr(s->pool_mr);
+    s->pool_bytes = memory_region_size(s->pool_mr);
+    return true;
+}
+
+static void predlog_backend_unmap(PredlogState *s)
+{
+    if (s->memdev && s->pool_mr) {
+        host_memory_backend_set_mapped(s->memdev, false);
+    }
+    s->pool_mr = NULL;
+    s->pool_base = NULL;
+}
+
+bool predlog_backend_realize(PredlogState *s, Error **errp)
+{
+    ERRP_GUARD();
+    g_autoptr(GError) err = NULL;
+    PredlogRecorderConfig cfg = { 0 };
+    uint64_t need;
+    int policy;
+
+    policy = qapi_enum_parse(&PredlogPoolPolicy_lookup, s->policy, -1, NULL);
+    if (policy < 0) {
+        error_setg(errp, "predlog: policy '%s' is not known", s->policy);
+        error_append_hint(errp, "Use policy=dynamic (buffers as functions "
+                          "need them) or policy=fixed (equal circular "
+                          "buffers).\n");
+        return false;
+    }
+    s->policy_val = policy;
+    if (s->max_functions < PREDLOG_RECORDER_MIN_FUNCTIONS ||
+        s->max_functions > PREDLOG_RECORDER_MAX_FUNCTIONS) {
+        error_setg(errp, "predlog: max-functions=%" PRIu32 " is out of "
+                   "range", s->max_functions);
+        error_append_hint(errp, "Use %d to %d.\n",
+                          PREDLOG_RECORDER_MIN_FUNCTIONS,
+                          PREDLOG_RECORDER_MAX_FUNCTIONS);
+        return false;
+    }
+    if (s->guest_functions > s->max_functions) {
+        error_setg(errp, "predlog: guest-functions=%" PRIu32 " exceeds "
+                   "max-functions=%" PRIu32, s->guest_functions,
+                   s->max_functions);
+        error_append_hint(errp, "Raise max-functions; taps need function "
+                          "slots too.\n");
+        return false;
+    }
+    if (s->snaplen < 64 || s->snaplen > PREDLOG_RECORD_MAX_PAYLOAD) {
+        error_setg(errp, "predlog: snaplen=%" PRIu32 " is out of range",
+                   s->snaplen);
+        error_append_hint(errp, "Use 64 to %u bytes.\n",
+                          PREDLOG_RECORD_MAX_PAYLOAD);
+        return false;
+    }
+    if (s->pressure_threshold < 1 || s->pressure_threshold > 100) {
+        error_setg(errp, "predlog: pressure-threshold=%" PRIu32 " is not a "
+                   "percentage from 1 to 100", s->pressure_threshold);
+        return false;
+    }
+    /* every buffer must hold at least a few records of the largest size */
+    need = 4 * predlog_record_size(s->snaplen);
+    if (s->policy_val == PREDLOG_POOL_POLICY_DYNAMIC &&
+        s->buffer_size < MAX(need, PREDLOG_RECORDER_MIN_BUFFER)) {
+        error_setg(errp, "predlog: buffer-size=%" PRIu64 " is too small for "
+                   "snaplen=%" PRIu32, s->buffer_size, s->snaplen);
+        error_append_hint(errp, "A buffer must hold at least four records "
+                          "of snaplen bytes: use buffer-size=%" PRIu64
+                          " or more, or a smaller snaplen.\n",
+                          MAX(need, PREDLOG_RECORDER_MIN_BUFFER));
+        return false;
+    }
+
+    if (!predlog_backend_map(s, errp)) {
+        return false;
+    }
+
+    cfg.policy = s->policy_val == PREDLOG_POOL_POLICY_FIXED ?
+                 PREDLOG_POLICY_FIXED : PREDLOG_POLICY_DYNAMIC;
+    cfg.max_functions = s->max_functions;
+    cfg.buffer_size = s->buffer_size;
+    cfg.created_ns = qemu_clock_get_ns(QEMU_CLOCK_HOST);
+    cfg.name = predlog_id(s);
+    s->recorder = predlog_recorder_new(s->pool_base, s->pool_bytes, &cfg,
+                                       &err);
+    if (!s->recorder) {
+        error_setg(errp, "predlog: the %" PRIu64 "-byte pool cannot be "
+                   "used: %s", s->pool_bytes, err->message);
+        error_append_hint(errp, "Give a bigger pool (memdev size or "
+                          "pool-size) or fewer max-functions.\n");
+        predlog_backend_unmap(s);
+        return false;
+    }
+    if (s->policy_val == PREDLOG_POOL_POLICY_FIXED) {
+        uint64_t per_function = s->pool_bytes / s->max_functions;
+
+        if (per_function < need) {
+            error_setg(errp, "predlog: a fixed buffer of ~%" PRIu64 " bytes "
+                       "(pool / max-functions) is too small for snaplen=%"
+                       PRIu32, per_function, s->snaplen);
+            error_append_hint(errp, "Give a bigger pool, fewer "
+                              "max-functions or a smaller snaplen.\n");
+            predlog_recorder_free(s->recorder);
+            s->recorder = NULL;
+            predlog_backend_unmap(s);
+            return false;
+        }
+    }
+
+    qemu_mutex_init(&s->lock);
+    s->pressure_bh = qemu_bh_new_guarded(predlog_pressure_bh, s,
+                                         &DEVICE(s)->mem_reentrancy_guard);
+    s->pressure_armed = true;
+    s->losses_seen = 0;
+    return true;
+}
+
+void predlog_backend_unrealize(PredlogState *s)
+{
+    if (!s->recorder) {
+        return;
+    }
+    qemu_bh_delete(s->pressure_bh);
+    s->pressure_bh = NULL;
+    predlog_flush(s);
+    predlog_recorder_free(s->recorder);
+    s->recorder = NULL;
+    qemu_mutex_destroy(&s->lock);
+    predlog_backend_unmap(s);
+}
