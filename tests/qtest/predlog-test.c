@@ -262,6 +262,94 @@ static void test_bad_vectors_property(void)
     }
 }
 
+/* Run QEMU with @args (NULL-terminated); it must fail, printing @expect */
+static void assert_startup_fails(const char *const *args, const char *expect)
+{
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autofree char *out = NULL, *err = NULL;
+    g_autoptr(GError) gerr = NULL;
+    int status;
+
+    g_assert_nonnull(qemu);
+    g_ptr_array_add(argv, (char *)qemu);
+    for (const char *const *a = (const char *const[]) {
+            "-M", "q35", "-accel", "qtest", "-display", "none",
+            "-nodefaults", NULL }; *a; a++) {
+        g_ptr_array_add(argv, (char *)*a);
+    }
+    for (; *args; args++) {
+        g_ptr_array_add(argv, (char *)*args);
+    }
+    g_ptr_array_add(argv, NULL);
+    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL,
+                               G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                               &status, &gerr));
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), !=, 0);
+    if (!strstr(err, expect)) {
+        g_printerr("expected \"%s\" in:\n%s", expect, err);
+        g_assert_not_reached();
+    }
+}
+
+/* Bad pool configurations stop QEMU at startup and say what to change */
+static void test_bad_pool_properties(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("predlog-test-XXXXXX", NULL);
+    g_autofree char *file = g_strdup_printf("%s/pool", dir);
+    g_autofree char *priv = g_strdup_printf(
+        "memory-backend-file,id=m0,mem-path=%s,size=4M,share=off", file);
+    g_autofree char *tiny = g_strdup_printf(
+        "memory-backend-file,id=m0,mem-path=%s,size=64K,share=on", file);
+
+    assert_startup_fails((const char *const[]) {
+        "-object", priv, "-device", "predlog,memdev=m0", NULL },
+        "is not shared");
+    assert_startup_fails((const char *const[]) {
+        "-object", priv, "-device", "predlog,memdev=m0", NULL },
+        "share=on");
+    assert_startup_fails((const char *const[]) {
+        "-object", tiny, "-device", "predlog,memdev=m0", NULL },
+        "pool cannot be used");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,pool-size=1M,max-functions=200", NULL },
+        "fewer max-functions");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,memdev=nosuch", NULL },
+        "nosuch");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,policy=lru", NULL },
+        "policy 'lru' is not known");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,max-functions=0", NULL },
+        "max-functions=0 is out of range");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,max-functions=4,guest-functions=5", NULL },
+        "guest-functions=5 exceeds max-functions=4");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,snaplen=10", NULL },
+        "snaplen=10 is out of range");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,buffer-size=8K", NULL },
+        "buffer-size=8192 is too small");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,policy=fixed,pool-size=2M,max-functions=64",
+        NULL },
+        "too small for snaplen");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,pressure-threshold=0", NULL },
+        "pressure-threshold=0");
+    /* two devices cannot share one pool */
+    assert_startup_fails((const char *const[]) {
+        "-object", tiny, "-device", "predlog,memdev=m0,id=a",
+        "-device", "predlog,memdev=m0,id=b", NULL },
+        "pool cannot be used");
+
+    g_unlink(file);
+    g_rmdir(dir);
+}
+
 /* Guest mistakes set a documented error code and never take QEMU down */
 static void test_hostile_registers(void)
 {
@@ -755,6 +843,59 @@ static void test_ring_reset_storm(void)
     predlog_stop(&t);
 }
 
+/* A pool in a shared file: persistent, flushable, visible to the host */
+static void test_persistent_pool(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("predlog-test-XXXXXX", NULL);
+    g_autofree char *file = g_strdup_printf("%s/pool", dir);
+    g_autofree char *args = g_strdup_printf(
+        "-object memory-backend-file,id=pool0,mem-path=%s,size=2M,share=on "
+        "-global predlog.memdev=pool0 -global predlog.policy=fixed "
+        "-global predlog.max-functions=4", file);
+    g_autofree char *contents = NULL;
+    gsize len;
+    PredlogTest t;
+    PredlogRing r;
+    QDict *info, *pool, *rsp;
+    uint32_t idx;
+
+    predlog_start(&t, args);
+    g_assert_true(reg_read(&t, PREDLOG_REG_CAPS) & PREDLOG_CAP_PERSISTENT);
+
+    info = query_predlog(t.qs->qts);
+    pool = qdict_get_qdict(info, "pool");
+    g_assert_true(qdict_get_bool(pool, "persistent"));
+    g_assert_cmpstr(qdict_get_str(pool, "memdev"), ==, "pool0");
+    g_assert_cmpstr(qdict_get_str(pool, "policy"), ==, "fixed");
+    g_assert_cmpint(qdict_get_int(pool, "size"), ==, 2 * 1024 * 1024);
+    qobject_unref(info);
+
+    ring_setup(&t, &r, 4);
+    idx = ring_put(&t, &r, 0, 4, 0, 0, "kept-in-the-file", 16);
+    ring_kick(&t, &r);
+    g_assert_cmphex(ring_status(&t, &r, idx), ==, PREDLOG_DESC_STS_OK);
+
+    qtest_qmp_assert_success(t.qs->qts, "{ 'execute': 'predlog-flush' }");
+    qtest_qmp_assert_success(t.qs->qts,
+                             "{ 'execute': 'predlog-flush',"
+                             "  'arguments': { 'id': 'pl0' } }");
+    rsp = qtest_qmp(t.qs->qts, "{ 'execute': 'predlog-flush',"
+                    "  'arguments': { 'id': 'nosuch' } }");
+    g_assert_nonnull(qdict_get_qdict(rsp, "error"));
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"),
+                                          "desc"), "nosuch"));
+    qobject_unref(rsp);
+
+    /* the record is in the file, while QEMU still runs */
+    g_assert_true(g_file_get_contents(file, &contents, &len, NULL));
+    g_assert_cmpuint(len, ==, 2 * 1024 * 1024);
+    g_assert_nonnull(memmem(contents, len, "kept-in-the-file", 16));
+
+    predlog_stop(&t);
+    g_unlink(file);
+    g_rmdir(dir);
+}
+
 static void test_query(void)
 {
     PredlogTest t;
@@ -885,6 +1026,8 @@ int main(int argc, char **argv)
                    test_bad_vectors_property);
     qtest_add_func("/predlog/hostile-registers", test_hostile_registers);
     qtest_add_func("/predlog/reset", test_reset);
+    qtest_add_func("/predlog/bad-pool-properties", test_bad_pool_properties);
+    qtest_add_func("/predlog/persistent-pool", test_persistent_pool);
     qtest_add_func("/predlog/ring", test_ring);
     qtest_add_func("/predlog/ring-hostile", test_ring_hostile);
     qtest_add_func("/predlog/ring-reset-storm", test_ring_reset_storm);
