@@ -786,6 +786,30 @@ static void test_block_hotplug(void)
     qtest_quit(qts);
 }
 
+/* Requests completing in an iothread are logged like the others */
+static void test_block_iothread(void)
+{
+    QTestState *qts = qtest_init(RECORDER_ARGS " -object iothread,id=io0 "
+                                 "-blockdev null-co,node-name=null0,"
+                                 "size=1048576 "
+                                 "-blockdev predlog,node-name=p0,file=null0,"
+                                 "recorder=pl0,payload=on");
+    int i;
+
+    qtest_qmp_assert_success(qts,
+        "{ 'execute': 'x-blockdev-set-iothread', 'arguments': {"
+        "  'node-name': 'p0', 'iothread': 'io0' } }");
+    for (i = 0; i < 20; i++) {
+        qemu_io(qts, "p0", "aio_write -q -P 0x11 0 4096");
+        qemu_io(qts, "p0", "aio_read -q 0 4096");
+    }
+    qemu_io(qts, "p0", "flush");
+    assert_stats(qts, "p0", "block", 41,
+                 40 * (PREDLOG_BLOCK_EVENT_LEN + 4096) +
+                 PREDLOG_BLOCK_EVENT_LEN);
+    qtest_quit(qts);
+}
+
 static void test_block_bad_startup(void)
 {
     assert_startup_error(RECORDER_ARGS " -blockdev null-co,node-name=n0 "
@@ -817,6 +841,7 @@ int main(int argc, char **argv)
     qtest_add_func("/predlog-tap/block/file", test_block_file);
     qtest_add_func("/predlog-tap/block/error", test_block_error);
     qtest_add_func("/predlog-tap/block/hotplug", test_block_hotplug);
+    qtest_add_func("/predlog-tap/block/iothread", test_block_iothread);
     qtest_add_func("/predlog-tap/block/bad-startup", test_block_bad_startup);
 
     return g_test_run();
