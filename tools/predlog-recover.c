@@ -1,0 +1,1005 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * predlog-recover: turn a predlog flight-recorder pool file into pcap
+ * files and JSON lines
+ *
+ * Reads a pool image (the memory-backend-file a QEMU with -device predlog
+ * wrote into, typically after that QEMU died) through hw/predlog/
+ * recovery.h and writes what it finds: one pcap file per network function
+ * and one records.jsonl for the block, guest and summary records, both in
+ * timestamp order.  Only records that decode VALID are written; torn and
+ * overwritten ones are counted in the summary.  See
+ * docs/tools/predlog-recover.rst.
+ *
+ * Copyright (c) 2026 The predlog authors
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <pcap/pcap.h>
+
+#include "hw/predlog/record.h"
+#include "hw/predlog/recorder.h"
+#include "hw/predlog/recovery.h"
+
+#ifndef PREDLOG_VERSION
+#define PREDLOG_VERSION "unknown"
+#endif
+
+#define PROG "predlog-recover"
+
+/* What pcap files declare; longer stored frames are cut to this. */
+#define PCAP_SNAPLEN 262144u
+
+#define JSONL_NAME "records.jsonl"
+
+enum {
+    EXIT_ERROR = 1,
+    EXIT_USAGE = 2,
+};
+
+/* Keep in sync with docs/tools/predlog-recover.rst (the test checks). */
+static const char usage_text[] =
+"Usage: predlog-recover [OPTIONS] POOL-FILE\n"
+"\n"
+"Recover the records of a predlog flight-recorder pool file, e.g. the\n"
+"memory-backend-file of a QEMU that died.  Every network function's\n"
+"packets go to DIR/<function>.pcap; block, guest and summary records go\n"
+"to DIR/records.jsonl.  Only committed records are written; torn and\n"
+"overwritten ones are counted in the summary.\n"
+"\n"
+"Options:\n"
+"  -o, --output-dir DIR  where to write results (default: current\n"
+"                        directory; created if missing)\n"
+"  -q, --quiet           no summary on stdout\n"
+"      --json-summary    print the summary as one JSON object instead of\n"
+"                        a table\n"
+"  -h, --help            show this help and exit\n"
+"      --version         show the version and exit\n"
+"\n"
+"Exit status: 0 on success, 1 if POOL-FILE cannot be read or is not a\n"
+"predlog pool (no output is written then), 2 on bad usage.\n";
+
+typedef struct Options {
+    const char *output_dir;
+    bool quiet;
+    bool json_summary;
+    const char *pool_file;
+} Options;
+
+/* One output file per function (pcap) plus records.jsonl. */
+typedef struct FunctionOutput {
+    const PredlogImageFunction *fn;
+    char *file_name;            /* NULL: no pcap for this function */
+    char *path;
+    pcap_dumper_t *dumper;
+    uint64_t packets;
+} FunctionOutput;
+
+typedef struct Recovery {
+    const Options *opts;
+    PredlogImage *img;
+    GArray *records;
+    PredlogRecoveryTotals totals;
+    unsigned n_fn;
+    FunctionOutput *out;        /* [n_fn], same order as the directory */
+    int *index_of;              /* function id -> index in out, or -1 */
+    pcap_t *pcap;
+    char *jsonl_path;
+    uint64_t jsonl_lines;
+    GPtrArray *files;           /* paths written, in the order made */
+} Recovery;
+
+static void G_GNUC_PRINTF(1, 2) error_msg(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs(PROG ": error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN usage_error(const char *fmt,
+                                                           ...)
+{
+    va_list ap;
+
+    fputs(PROG ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry '" PROG " --help' for more information.\n", stderr);
+    exit(EXIT_USAGE);
+}
+
+static void parse_options(int argc, char **argv, Options *opts)
+{
+    enum { OPT_JSON_SUMMARY = 256, OPT_VERSION };
+    static const struct option long_opts[] = {
+        { "output-dir", required_argument, NULL, 'o' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "json-summary", no_argument, NULL, OPT_JSON_SUMMARY },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:qh", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            if (!*optarg) {
+                usage_error("--output-dir needs a non-empty DIR");
+            }
+            opts->output_dir = optarg;
+            break;
+        case 'q':
+            opts->quiet = true;
+            break;
+        case OPT_JSON_SUMMARY:
+            opts->json_summary = true;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            exit(EXIT_SUCCESS);
+        case OPT_VERSION:
+            printf(PROG " " PREDLOG_VERSION "\n");
+            exit(EXIT_SUCCESS);
+        case ':':
+            if (optopt) {
+                usage_error("option '-%c' needs an argument", optopt);
+            }
+            usage_error("option '%s' needs an argument", argv[optind - 1]);
+        default:
+            if (optopt) {
+                usage_error("unknown option '-%c'", optopt);
+            }
+            usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        usage_error("missing POOL-FILE");
+    }
+    if (argc - optind > 1) {
+        usage_error("expected one POOL-FILE, got %d arguments",
+                    argc - optind);
+    }
+    opts->pool_file = argv[optind];
+    if (!*opts->pool_file) {
+        usage_error("POOL-FILE is empty");
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Mapping the pool file                                               */
+/* ------------------------------------------------------------------ */
+
+typedef struct Mapping {
+    const void *base;
+    size_t len;
+    void *map;                  /* what to munmap, NULL if nothing */
+} Mapping;
+
+static bool map_pool(const char *path, Mapping *m, char **errmsg)
+{
+    struct stat st;
+    void *p;
+    int fd;
+
+    m->base = NULL;
+    m->len = 0;
+    m->map = NULL;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *errmsg = g_strdup(g_strerror(errno));
+        return false;
+    }
+    if (fstat(fd, &st) < 0) {
+        *errmsg = g_strdup(g_strerror(errno));
+        close(fd);
+        return false;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        *errmsg = g_strdup(g_strerror(EISDIR));
+        close(fd);
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *errmsg = g_strdup("not a regular file");
+        close(fd);
+        return false;
+    }
+    if ((uint64_t)st.st_size > SIZE_MAX) {
+        *errmsg = g_strdup("file too large for this host");
+        close(fd);
+        return false;
+    }
+    if (st.st_size == 0) {
+        *errmsg = g_strdup("empty file, not a predlog pool");
+        close(fd);
+        return false;
+    }
+    p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+        *errmsg = g_strdup_printf("cannot map: %s", g_strerror(errno));
+        close(fd);
+        return false;
+    }
+    m->map = p;
+    m->base = p;
+    m->len = st.st_size;
+    close(fd);
+    return true;
+}
+
+static void unmap_pool(Mapping *m)
+{
+    if (m->map) {
+        munmap(m->map, m->len);
+        m->map = NULL;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Formatting helpers                                                  */
+/* ------------------------------------------------------------------ */
+
+/* RFC 3339 UTC time with nanoseconds, e.g. 2026-11-21T10:00:00.000000001Z */
+static void append_time(GString *s, uint64_t ns)
+{
+    time_t secs = (time_t)(ns / 1000000000u);
+    struct tm tm;
+    char buf[64];
+
+    if (!gmtime_r(&secs, &tm) ||
+        !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm)) {
+        g_string_append(s, "invalid");
+        return;
+    }
+    g_string_append_printf(s, "%s.%09" PRIu64 "Z", buf, ns % 1000000000u);
+}
+
+/* A JSON string (RFC 8259); invalid UTF-8 is replaced by U+FFFD. */
+static void append_json_str(GString *s, const char *str, gssize len)
+{
+    g_autofree char *valid = NULL;
+    const char *p, *end;
+
+    if (len < 0) {
+        len = strlen(str);
+    }
+    if (!g_utf8_validate(str, len, NULL)) {
+        valid = g_utf8_make_valid(str, len);
+        str = valid;
+        len = strlen(valid);
+    }
+    end = str + len;
+    g_string_append_c(s, '"');
+    for (p = str; p < end; p++) {
+        unsigned char c = *p;
+
+        switch (c) {
+        case '"':
+            g_string_append(s, "\\\"");
+            break;
+        case '\\':
+            g_string_append(s, "\\\\");
+            break;
+        case '\b':
+            g_string_append(s, "\\b");
+            break;
+        case '\f':
+            g_string_append(s, "\\f");
+            break;
+        case '\n':
+            g_string_append(s, "\\n");
+            break;
+        case '\r':
+            g_string_append(s, "\\r");
+            break;
+        case '\t':
+            g_string_append(s, "\\t");
+            break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                g_string_append_printf(s, "\\u%04x", c);
+            } else {
+                g_string_append_c(s, c);
+            }
+        }
+    }
+    g_string_append_c(s, '"');
+}
+
+static void append_json_key(GString *s, bool *first, const char *key)
+{
+    if (!*first) {
+        g_string_append_c(s, ',');
+    }
+    *first = false;
+    append_json_str(s, key, -1);
+    g_string_append_c(s, ':');
+}
+
+static void json_u64(GString *s, bool *first, const char *key, uint64_t v)
+{
+    append_json_key(s, first, key);
+    g_string_append_printf(s, "%" PRIu64, v);
+}
+
+static void json_i64(GString *s, bool *first, const char *key, int64_t v)
+{
+    append_json_key(s, first, key);
+    g_string_append_printf(s, "%" PRId64, v);
+}
+
+static void json_str(GString *s, bool *first, const char *key,
+                     const char *v)
+{
+    append_json_key(s, first, key);
+    append_json_str(s, v, -1);
+}
+
+static void json_bool(GString *s, bool *first, const char *key, bool v)
+{
+    append_json_key(s, first, key);
+    g_string_append(s, v ? "true" : "false");
+}
+
+static void json_b64(GString *s, bool *first, const char *key,
+                     const uint8_t *data, size_t len)
+{
+    g_autofree char *b64 = g_base64_encode(data, len);
+
+    json_str(s, first, key, b64);
+}
+
+static uint32_t ld32(const uint8_t *p)
+{
+    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static uint64_t ld64(const uint8_t *p)
+{
+    return ld32(p) | (uint64_t)ld32(p + 4) << 32;
+}
+
+static const char *level_str(PredlogRecordLevel level)
+{
+    switch (level) {
+    case PREDLOG_RECORD_LEVEL_FULL:
+        return "full";
+    case PREDLOG_RECORD_LEVEL_SUMMARY:
+        return "summary";
+    case PREDLOG_RECORD_LEVEL_HEADER:
+        return "header";
+    }
+    return "unknown";
+}
+
+static const char *kind_str(PredlogFunctionKind kind)
+{
+    switch (kind) {
+    case PREDLOG_FUNCTION_NET:
+        return "net";
+    case PREDLOG_FUNCTION_BLOCK:
+        return "block";
+    case PREDLOG_FUNCTION_GUEST:
+        return "guest";
+    }
+    return "unknown";
+}
+
+static const char *policy_str(PredlogPolicy policy)
+{
+    switch (policy) {
+    case PREDLOG_POLICY_FIXED:
+        return "fixed";
+    case PREDLOG_POLICY_DYNAMIC:
+        return "dynamic";
+    default:
+        return "unknown";
+    }
+}
+
+static const char *block_op_str(uint32_t op)
+{
+    switch (op) {
+    case PREDLOG_BLOCK_READ:
+        return "read";
+    case PREDLOG_BLOCK_WRITE:
+        return "write";
+    case PREDLOG_BLOCK_FLUSH:
+        return "flush";
+    case PREDLOG_BLOCK_DISCARD:
+        return "discard";
+    case PREDLOG_BLOCK_WRITE_ZEROES:
+        return "write_zeroes";
+    }
+    return NULL;
+}
+
+static const char *record_type_str(uint32_t type)
+{
+    switch (type) {
+    case PREDLOG_RECORD_TYPE_NET_PACKET:
+        return "net";
+    case PREDLOG_RECORD_TYPE_BLOCK_REQUEST:
+        return "block";
+    case PREDLOG_RECORD_TYPE_GUEST:
+        return "guest";
+    case PREDLOG_RECORD_TYPE_SUMMARY:
+        return "summary";
+    }
+    return NULL;
+}
+
+static const char *severity_str(uint32_t severity)
+{
+    static const char *const names[] = {
+        "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+    };
+
+    return severity < G_N_ELEMENTS(names) ? names[severity] : "unknown";
+}
+
+/* ------------------------------------------------------------------ */
+/* File names                                                          */
+/* ------------------------------------------------------------------ */
+
+static bool name_is_safe(const char *name)
+{
+    if (!*name || name[0] == '.') {
+        return false;
+    }
+    for (const char *p = name; *p; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '.' && *p != '_' && *p != '-') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * [A-Za-z0-9._-] only; no leading dot (no hidden files, no "." or "..");
+ * "function-<id>" for an empty name.
+ */
+static char *sanitize_name(const PredlogImageFunction *fn)
+{
+    char *s;
+
+    if (!fn->name[0]) {
+        return g_strdup_printf("function-%d", fn->id);
+    }
+    s = g_strdup(fn->name);
+    for (char *p = s; *p; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '.' && *p != '_' && *p != '-') {
+            *p = '_';
+        }
+    }
+    if (s[0] == '.') {
+        s[0] = '_';
+    }
+    return s;
+}
+
+/*
+ * Claim "<base>.pcap", or "<base>-<id>[-<n>].pcap" if that is taken.
+ * Names are compared case-insensitively, so that the files stay apart on
+ * case-insensitive file systems too.
+ */
+static char *claim_file_name(GHashTable *taken, const char *base, int id)
+{
+    char *name = g_strdup_printf("%s.pcap", base);
+
+    for (unsigned n = 0; ; n++) {
+        char *key = g_ascii_strdown(name, -1);
+
+        if (!g_hash_table_contains(taken, key)) {
+            g_hash_table_add(taken, key);
+            return name;
+        }
+        g_free(key);
+        g_free(name);
+        name = n ? g_strdup_printf("%s-%d-%u.pcap", base, id, n)
+                 : g_strdup_printf("%s-%d.pcap", base, id);
+    }
+}
+
+static FunctionOutput *output_of(Recovery *r, int func_id)
+{
+    int i = func_id >= 0 && func_id <= UINT16_MAX ? r->index_of[func_id]
+                                                   : -1;
+
+    return i < 0 ? NULL : &r->out[i];
+}
+
+/*
+ * A pcap file for every network function, and for any other function
+ * that holds network records.  Functions whose names are safe as they are
+ * choose first, so that a sanitised name never takes a real one's file.
+ */
+static void assign_file_names(Recovery *r)
+{
+    g_autoptr(GHashTable) taken = g_hash_table_new_full(g_str_hash,
+                                                        g_str_equal,
+                                                        g_free, NULL);
+    g_autofree bool *wants = g_new0(bool, r->n_fn);
+
+    g_hash_table_add(taken, g_strdup(JSONL_NAME));
+    for (unsigned i = 0; i < r->n_fn; i++) {
+        wants[i] = r->out[i].fn->kind == PREDLOG_FUNCTION_NET;
+    }
+    for (guint i = 0; i < r->records->len; i++) {
+        const PredlogRecoveredRecord *rr =
+            &g_array_index(r->records, PredlogRecoveredRecord, i);
+
+        if (rr->view.hdr.type == PREDLOG_RECORD_TYPE_NET_PACKET &&
+            r->index_of[rr->view.hdr.func_id] >= 0) {
+            wants[r->index_of[rr->view.hdr.func_id]] = true;
+        }
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned i = 0; i < r->n_fn; i++) {
+            FunctionOutput *fo = &r->out[i];
+            g_autofree char *base = NULL;
+
+            if (!wants[i] || name_is_safe(fo->fn->name) != (pass == 0)) {
+                continue;
+            }
+            base = sanitize_name(fo->fn);
+            fo->file_name = claim_file_name(taken, base, fo->fn->id);
+            fo->path = g_build_filename(r->opts->output_dir, fo->file_name,
+                                        NULL);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* records.jsonl                                                       */
+/* ------------------------------------------------------------------ */
+
+static void block_fields(GString *s, bool *first, const PredlogRecordView *v)
+{
+    const uint8_t *p = v->payload;
+    uint32_t n = v->hdr.stored_len;
+    const char *op = block_op_str(v->hdr.aux);
+
+    json_str(s, first, "op", op ? op : "unknown");
+    if (!op) {
+        json_u64(s, first, "op_code", v->hdr.aux);
+    }
+    if (n < PREDLOG_BLOCK_EVENT_LEN) {
+        /* The event itself was cut: keep what there is, undecoded. */
+        json_bool(s, first, "event_truncated", true);
+        json_b64(s, first, "payload_b64", p, n);
+        return;
+    }
+    json_u64(s, first, "offset", ld64(p + PREDLOG_BLOCK_OFF_OFFSET));
+    json_u64(s, first, "bytes", ld64(p + PREDLOG_BLOCK_OFF_BYTES));
+    json_u64(s, first, "latency_ns", ld64(p + PREDLOG_BLOCK_OFF_LATENCY));
+    json_i64(s, first, "ret", (int32_t)ld32(p + PREDLOG_BLOCK_OFF_RET));
+    json_u64(s, first, "flags", ld32(p + PREDLOG_BLOCK_OFF_FLAGS));
+    json_u64(s, first, "data_len", n - PREDLOG_BLOCK_EVENT_LEN);
+    json_u64(s, first, "data_orig_len",
+             v->hdr.orig_len - PREDLOG_BLOCK_EVENT_LEN);
+    if (n > PREDLOG_BLOCK_EVENT_LEN) {
+        json_b64(s, first, "data_b64", p + PREDLOG_BLOCK_EVENT_LEN,
+                 n - PREDLOG_BLOCK_EVENT_LEN);
+    }
+}
+
+static void guest_fields(GString *s, bool *first, const PredlogRecordView *v)
+{
+    const uint8_t *p = v->payload;
+    uint32_t n = v->hdr.stored_len;
+    const char *msg;
+    size_t len;
+
+    json_u64(s, first, "severity", v->hdr.aux);
+    json_str(s, first, "severity_name", severity_str(v->hdr.aux));
+    if (n < PREDLOG_GUEST_PREFIX_LEN) {
+        json_b64(s, first, "payload_b64", p, n);
+        return;
+    }
+    json_u64(s, first, "guest_ts_ns", ld64(p));
+    msg = (const char *)p + PREDLOG_GUEST_PREFIX_LEN;
+    len = n - PREDLOG_GUEST_PREFIX_LEN;
+    if (!memchr(msg, '\0', len) && g_utf8_validate(msg, len, NULL)) {
+        append_json_key(s, first, "message");
+        append_json_str(s, msg, len);
+    } else {
+        json_b64(s, first, "payload_b64", (const uint8_t *)msg, len);
+    }
+}
+
+static void jsonl_line(Recovery *r, GString *s, const PredlogRecordView *v)
+{
+    FunctionOutput *fo = output_of(r, v->hdr.func_id);
+    const char *kind = record_type_str(v->hdr.type);
+    bool first = true;
+
+    g_string_append_c(s, '{');
+    json_u64(s, &first, "ts_ns", v->hdr.timestamp_ns);
+    append_json_key(s, &first, "time");
+    g_string_append_c(s, '"');
+    append_time(s, v->hdr.timestamp_ns);
+    g_string_append_c(s, '"');
+    json_str(s, &first, "function", fo ? fo->fn->name : "");
+    json_u64(s, &first, "function_id", v->hdr.func_id);
+    json_str(s, &first, "kind", kind ? kind : "unknown");
+    json_u64(s, &first, "seq", v->hdr.seq);
+    json_str(s, &first, "level", level_str(v->hdr.level));
+
+    if (v->hdr.level == PREDLOG_RECORD_LEVEL_SUMMARY ||
+        v->hdr.type == PREDLOG_RECORD_TYPE_SUMMARY ||
+        v->hdr.type == PREDLOG_RECORD_TYPE_NET_PACKET) {
+        /* A digest whose format the granularity policy defines: opaque. */
+        if (v->hdr.type == PREDLOG_RECORD_TYPE_SUMMARY) {
+            const char *of = record_type_str(v->hdr.aux);
+
+            json_str(s, &first, "summarized", of ? of : "unknown");
+        } else if (v->hdr.type == PREDLOG_RECORD_TYPE_NET_PACKET) {
+            json_u64(s, &first, "direction", v->hdr.aux);
+        } else {
+            json_u64(s, &first, "aux", v->hdr.aux);
+        }
+        json_b64(s, &first, "payload_b64", v->payload, v->hdr.stored_len);
+    } else if (v->hdr.type == PREDLOG_RECORD_TYPE_BLOCK_REQUEST) {
+        block_fields(s, &first, v);
+    } else {
+        guest_fields(s, &first, v);
+    }
+    json_u64(s, &first, "orig_len", v->hdr.orig_len);
+    json_u64(s, &first, "stored_len", v->hdr.stored_len);
+    json_bool(s, &first, "truncated", v->hdr.stored_len < v->hdr.orig_len);
+    g_string_append(s, "}\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing the output                                                  */
+/* ------------------------------------------------------------------ */
+
+static void write_pcap_record(FunctionOutput *fo,
+                              const PredlogRecordView *v)
+{
+    struct pcap_pkthdr ph = {
+        .ts.tv_sec = (time_t)(v->hdr.timestamp_ns / 1000000000u),
+        /* nanoseconds: the dumper was opened with nanosecond precision */
+        .ts.tv_usec = (suseconds_t)(v->hdr.timestamp_ns % 1000000000u),
+        .caplen = MIN(v->hdr.stored_len, PCAP_SNAPLEN),
+        .len = v->hdr.orig_len,
+    };
+
+    pcap_dump((u_char *)fo->dumper, &ph, v->payload);
+    fo->packets++;
+}
+
+static bool open_outputs(Recovery *r, FILE **jsonl, char **errmsg)
+{
+    r->pcap = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, PCAP_SNAPLEN,
+                                                   PCAP_TSTAMP_PRECISION_NANO);
+    if (!r->pcap) {
+        *errmsg = g_strdup("libpcap: cannot create a pcap handle");
+        return false;
+    }
+    for (unsigned i = 0; i < r->n_fn; i++) {
+        FunctionOutput *fo = &r->out[i];
+
+        if (!fo->path) {
+            continue;
+        }
+        fo->dumper = pcap_dump_open(r->pcap, fo->path);
+        if (!fo->dumper) {
+            *errmsg = g_strdup_printf("%s: %s", fo->path,
+                                      pcap_geterr(r->pcap));
+            return false;
+        }
+        g_ptr_array_add(r->files, g_strdup(fo->path));
+    }
+    r->jsonl_path = g_build_filename(r->opts->output_dir, JSONL_NAME, NULL);
+    *jsonl = fopen(r->jsonl_path, "w");
+    if (!*jsonl) {
+        *errmsg = g_strdup_printf("%s: %s", r->jsonl_path,
+                                  g_strerror(errno));
+        return false;
+    }
+    g_ptr_array_add(r->files, g_strdup(r->jsonl_path));
+    return true;
+}
+
+static bool close_outputs(Recovery *r, FILE *jsonl, char **errmsg)
+{
+    bool ok = true;
+
+    for (unsigned i = 0; i < r->n_fn; i++) {
+        FunctionOutput *fo = &r->out[i];
+
+        if (!fo->dumper) {
+            continue;
+        }
+        if (ok && (pcap_dump_flush(fo->dumper) < 0 ||
+                   ferror(pcap_dump_file(fo->dumper)))) {
+            *errmsg = g_strdup_printf("%s: write error", fo->path);
+            ok = false;
+        }
+        pcap_dump_close(fo->dumper);
+        fo->dumper = NULL;
+    }
+    if (jsonl) {
+        int err = ferror(jsonl);
+
+        if (fclose(jsonl) != 0 || err) {
+            if (ok) {
+                *errmsg = g_strdup_printf("%s: write error",
+                                          r->jsonl_path);
+            }
+            ok = false;
+        }
+    }
+    if (r->pcap) {
+        pcap_close(r->pcap);
+        r->pcap = NULL;
+    }
+    return ok;
+}
+
+static bool write_outputs(Recovery *r, char **errmsg)
+{
+    g_autoptr(GString) line = g_string_sized_new(256);
+    g_autofree char *close_err = NULL;
+    FILE *jsonl = NULL;
+    bool ok;
+
+    if (g_mkdir_with_parents(r->opts->output_dir, 0777) < 0) {
+        *errmsg = g_strdup_printf("%s: %s", r->opts->output_dir,
+                                  g_strerror(errno));
+        return false;
+    }
+    ok = open_outputs(r, &jsonl, errmsg);
+    for (guint i = 0; ok && i < r->records->len; i++) {
+        const PredlogRecoveredRecord *rr =
+            &g_array_index(r->records, PredlogRecoveredRecord, i);
+        const PredlogRecordView *v = &rr->view;
+        FunctionOutput *fo = output_of(r, v->hdr.func_id);
+
+        if (v->hdr.type == PREDLOG_RECORD_TYPE_NET_PACKET &&
+            v->hdr.level != PREDLOG_RECORD_LEVEL_SUMMARY &&
+            fo && fo->dumper) {
+            write_pcap_record(fo, v);
+            continue;
+        }
+        g_string_truncate(line, 0);
+        jsonl_line(r, line, v);
+        if (fwrite(line->str, 1, line->len, jsonl) != line->len) {
+            *errmsg = g_strdup_printf("%s: %s", r->jsonl_path,
+                                      g_strerror(errno));
+            ok = false;
+        }
+        r->jsonl_lines++;
+    }
+    if (!close_outputs(r, jsonl, &close_err)) {
+        if (ok) {
+            *errmsg = g_steal_pointer(&close_err);
+        }
+        ok = false;
+    }
+    return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* Summary                                                             */
+/* ------------------------------------------------------------------ */
+
+static void print_table(Recovery *r)
+{
+    g_autoptr(GString) s = g_string_new(NULL);
+    PredlogImage *img = r->img;
+    int name_w = 4;
+
+    for (unsigned i = 0; i < r->n_fn; i++) {
+        name_w = MAX(name_w, (int)strlen(r->out[i].fn->name));
+    }
+
+    g_string_append(s, "Pool:     ");
+    g_string_append(s, predlog_image_name(img)[0] ?
+                    predlog_image_name(img) : "(unnamed)");
+    g_string_append_printf(s, "\nPolicy:   %s\n",
+                           policy_str(predlog_image_policy(img)));
+    g_string_append_printf(s, "Size:     %" PRIu64 " bytes\n",
+                           predlog_image_pool_size(img));
+    g_string_append(s, "Created:  ");
+    append_time(s, predlog_image_created_ns(img));
+    g_string_append(s, "\n\n");
+
+    g_string_append_printf(s, "%4s  %-5s  %-*s  %10s  %5s  %11s  %s\n",
+                           "ID", "KIND", name_w, "NAME", "COMMITTED",
+                           "TORN", "OVERWRITTEN", "OUTPUT");
+    for (unsigned i = 0; i < r->n_fn; i++) {
+        const FunctionOutput *fo = &r->out[i];
+        const PredlogImageFunction *fn = fo->fn;
+
+        g_string_append_printf(s, "%4d  %-5s  %-*s  %10" PRIu64 "  %5"
+                               PRIu64 "  %11" PRIu64 "  %s\n",
+                               fn->id, kind_str(fn->kind), name_w, fn->name,
+                               fn->committed, fn->torn, fn->overwritten,
+                               fo->file_name ? fo->file_name : JSONL_NAME);
+    }
+    if (!r->n_fn) {
+        g_string_append(s, "(no functions)\n");
+    }
+    g_string_append_printf(s, "\nTotal:    %" PRIu64 " committed, %" PRIu64
+                           " torn, %" PRIu64 " overwritten, %" PRIu64
+                           " orphaned, %" PRIu64 " duplicates\n",
+                           r->totals.committed, r->totals.torn,
+                           r->totals.overwritten, r->totals.orphaned,
+                           r->totals.duplicates);
+    g_string_append(s, "Written:\n");
+    for (unsigned i = 0; i < r->n_fn; i++) {
+        const FunctionOutput *fo = &r->out[i];
+
+        if (fo->path) {
+            g_string_append_printf(s, "  %s (%" PRIu64 " packets)\n",
+                                   fo->path, fo->packets);
+        }
+    }
+    g_string_append_printf(s, "  %s (%" PRIu64 " records)\n",
+                           r->jsonl_path, r->jsonl_lines);
+    fputs(s->str, stdout);
+}
+
+static void print_json(Recovery *r)
+{
+    g_autoptr(GString) s = g_string_new("{");
+    PredlogImage *img = r->img;
+    bool first = true;
+
+    append_json_key(s, &first, "pool");
+    g_string_append_c(s, '{');
+    {
+        bool f = true;
+
+        json_str(s, &f, "name", predlog_image_name(img));
+        json_str(s, &f, "policy", policy_str(predlog_image_policy(img)));
+        json_u64(s, &f, "size", predlog_image_pool_size(img));
+        json_u64(s, &f, "created_ns", predlog_image_created_ns(img));
+        append_json_key(s, &f, "created");
+        g_string_append_c(s, '"');
+        append_time(s, predlog_image_created_ns(img));
+        g_string_append_c(s, '"');
+    }
+    g_string_append_c(s, '}');
+
+    append_json_key(s, &first, "functions");
+    g_string_append_c(s, '[');
+    for (unsigned i = 0; i < r->n_fn; i++) {
+        const FunctionOutput *fo = &r->out[i];
+        const PredlogImageFunction *fn = fo->fn;
+        bool f = true;
+
+        g_string_append(s, i ? ",{" : "{");
+        json_u64(s, &f, "id", fn->id);
+        json_str(s, &f, "kind", kind_str(fn->kind));
+        json_str(s, &f, "name", fn->name);
+        json_str(s, &f, "level", level_str(fn->level));
+        json_u64(s, &f, "committed", fn->committed);
+        json_u64(s, &f, "torn", fn->torn);
+        json_u64(s, &f, "overwritten", fn->overwritten);
+        json_u64(s, &f, "max_seq", fn->max_seq);
+        if (fo->path) {
+            json_str(s, &f, "pcap", fo->path);
+            json_u64(s, &f, "packets", fo->packets);
+        }
+        g_string_append_c(s, '}');
+    }
+    g_string_append_c(s, ']');
+
+    append_json_key(s, &first, "totals");
+    g_string_append_c(s, '{');
+    {
+        bool f = true;
+
+        json_u64(s, &f, "committed", r->totals.committed);
+        json_u64(s, &f, "torn", r->totals.torn);
+        json_u64(s, &f, "overwritten", r->totals.overwritten);
+        json_u64(s, &f, "orphaned", r->totals.orphaned);
+        json_u64(s, &f, "duplicates", r->totals.duplicates);
+        json_u64(s, &f, "jsonl_records", r->jsonl_lines);
+    }
+    g_string_append_c(s, '}');
+
+    append_json_key(s, &first, "files");
+    g_string_append_c(s, '[');
+    for (guint i = 0; i < r->files->len; i++) {
+        if (i) {
+            g_string_append_c(s, ',');
+        }
+        append_json_str(s, g_ptr_array_index(r->files, i), -1);
+    }
+    g_string_append(s, "]}\n");
+    fputs(s->str, stdout);
+}
+
+/* ------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    Options opts = { .output_dir = "." };
+    g_autoptr(GError) err = NULL;
+    g_autofree char *errmsg = NULL;
+    Recovery r = { .opts = &opts };
+    Mapping m;
+    int ret = EXIT_SUCCESS;
+
+    parse_options(argc, argv, &opts);
+
+    if (!map_pool(opts.pool_file, &m, &errmsg)) {
+        error_msg("%s: %s", opts.pool_file, errmsg);
+        return EXIT_ERROR;
+    }
+    r.img = predlog_image_open(m.base, m.len, &err);
+    if (!r.img) {
+        error_msg("%s: %s", opts.pool_file, err->message);
+        unmap_pool(&m);
+        return EXIT_ERROR;
+    }
+
+    r.records = predlog_image_scan(r.img, &r.totals);
+    r.n_fn = predlog_image_n_functions(r.img);
+    r.out = g_new0(FunctionOutput, r.n_fn);
+    r.index_of = g_new(int, UINT16_MAX + 1);
+    memset(r.index_of, 0xff, (UINT16_MAX + 1) * sizeof(int));
+    for (unsigned i = 0; i < r.n_fn; i++) {
+        r.out[i].fn = predlog_image_function(r.img, i);
+        if (r.out[i].fn->id >= 0 && r.out[i].fn->id <= UINT16_MAX) {
+            r.index_of[r.out[i].fn->id] = i;
+        }
+    }
+    r.files = g_ptr_array_new_with_free_func(g_free);
+    assign_file_names(&r);
+
+    if (!write_outputs(&r, &errmsg)) {
+        error_msg("%s", errmsg);
+        ret = EXIT_ERROR;
+    } else if (!opts.quiet) {
+        if (opts.json_summary) {
+            print_json(&r);
+        } else {
+            print_table(&r);
+        }
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            error_msg("stdout: %s", g_strerror(errno));
+            ret = EXIT_ERROR;
+        }
+    }
+
+    for (unsigned i = 0; i < r.n_fn; i++) {
+        g_free(r.out[i].file_name);
+        g_free(r.out[i].path);
+    }
+    g_free(r.out);
+    g_free(r.index_of);
+    g_free(r.jsonl_path);
+    g_ptr_array_free(r.files, true);
+    g_array_free(r.records, true);
+    predlog_image_free(r.img);
+    unmap_pool(&m);
+    return ret;
+}
