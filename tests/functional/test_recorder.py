@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""End-to-end: record a guest's I/O, kill -9 QEMU, recover pcap and JSON lines.
+
+Run:  tests/functional/test_recorder.py     (prints TAP)
+Env:  PREDLOG_QEMU, PREDLOG_GUEST_DIR        (see predlog_vm.py)
+      PREDLOG_RECOVER                        predlog-recover binary (default
+                                             build/core/tools/predlog-recover)
+
+The guest boots in recorder mode (predlog.ko loaded, eth0 up on slirp) with
+a pool in a shared memory-backend-file, a filter-predlog on its netdev and
+a predlog block filter over a scratch disk.  The test drives the guest's
+shell over the serial socket: it logs records with predlog-log (each one
+acknowledged by the device) and pings the slirp gateway, does block I/O on
+the filter node through HMP qemu-io, then kills QEMU with SIGKILL and runs
+predlog-recover on the pool file.  Every acknowledged record must come
+back; the pcap must open in tshark and hold the pings.
+
+A second test kills QEMU while the guest is logging as fast as it can:
+whatever instant the kill hits, recovery must give a gap-free prefix of
+each function's records, at most one torn record, and a readable pcap.
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import predlog_vm  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+POOL_SIZE = 16 * 1024 * 1024
+
+
+def recover_binary():
+    return os.environ.get('PREDLOG_RECOVER',
+                          os.path.join(REPO, 'build', 'core', 'tools',
+                                       'predlog-recover'))
+
+
+class Console:
+    """The guest's serial console over a unix socket: type and read."""
+
+    def __init__(self, path, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.buf = ''
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            with self.lock:
+                self.buf += data.decode('utf-8', 'replace')
+
+    def text(self):
+        with self.lock:
+            return self.buf
+
+    def wait_for(self, regex, timeout=60.0, start=0):
+        pattern = re.compile(regex)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = pattern.search(self.text(), start)
+            if m:
+                return m
+            if time.monotonic() > deadline:
+                raise TimeoutError('no %r on the guest console after %g s; '
+                                   'it ends with:\n%s'
+                                   % (regex, timeout, self.text()[-2000:]))
+            time.sleep(0.1)
+
+    def run(self, command, timeout=120.0):
+        """Run @command in the guest shell; return its exit status."""
+        tag = 'done-%d' % int(time.monotonic() * 1000)
+        start = len(self.text())
+        self.sock.sendall(('%s; echo "%s rc=$?"\n' % (command, tag))
+                          .encode())
+        # the echo of the typed line contains the tag too, but not "rc=N"
+        m = self.wait_for(r'%s rc=(\d+)' % tag, timeout, start)
+        return int(m.group(1))
+
+    def close(self):
+        self.sock.close()
+
+
+class RecorderTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        reason = predlog_vm.missing_prerequisites()
+        if reason:
+            raise unittest.SkipTest(reason)
+        # tools the test depends on are part of the build: missing is a
+        # failure, not a skip
+        cls.recover = recover_binary()
+        if not os.access(cls.recover, os.X_OK):
+            raise AssertionError('%s not built (make core)' % cls.recover)
+        if not shutil.which('tshark'):
+            raise AssertionError('tshark not found (./configure installs '
+                                 'it)')
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='predlog-recorder-')
+        self.pool = os.path.join(self.tmp, 'pool')
+        self.disk = os.path.join(self.tmp, 'disk.raw')
+        with open(self.disk, 'wb') as f:
+            f.truncate(8 * 1024 * 1024)
+        self.vm = None
+        self.console = None
+
+    def tearDown(self):
+        if self.console:
+            self.console.close()
+        if self.vm:
+            self.vm.shutdown()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start(self, policy='dynamic'):
+        args = [
+            '-object', 'memory-backend-file,id=pool0,mem-path=%s,size=%d,'
+                       'share=on' % (self.pool, POOL_SIZE),
+            '-device', 'predlog,id=rec0,memdev=pool0,policy=%s' % policy,
+            '-netdev', 'user,id=n0',
+            '-device', 'virtio-net-pci,netdev=n0',
+            '-object', 'filter-predlog,id=net0,netdev=n0,recorder=rec0',
+            '-blockdev', 'driver=file,filename=%s,node-name=disk0'
+                         % self.disk,
+            '-blockdev', 'driver=predlog,node-name=blk0,file=disk0,'
+                         'recorder=rec0,payload=on,discard=unmap',
+        ]
+        self.vm = predlog_vm.VM(mode='recorder', args=args, console='socket',
+                                name='rec')
+        self.vm.launch()
+        self.console = Console(self.vm.console_socket)
+        self.console.wait_for(r'predlog-guest: recorder (ready|failed.*)',
+                              timeout=90)
+        self.assertIn('predlog-guest: recorder ready', self.console.text())
+        # the shell comes up right after; make sure it takes input
+        self.assertEqual(self.console.run('true', timeout=60), 0)
+
+    def functions(self):
+        info = self.vm.cmd('query-predlog')[0]
+        return {f['name']: f for f in info['functions']}
+
+    def kill_and_recover(self):
+        self.vm.kill()
+        self.vm.wait(timeout=30)
+        out = os.path.join(self.tmp, 'out')
+        res = subprocess.run([self.recover, '--json-summary', '-o', out,
+                              self.pool], capture_output=True, text=True,
+                             timeout=120)
+        predlog_vm.diag('predlog-recover: %s' % res.stdout.strip())
+        self.assertEqual(res.returncode, 0, res.stderr)
+        summary = json.loads(res.stdout)
+        records = []
+        jsonl = os.path.join(out, 'records.jsonl')
+        if os.path.exists(jsonl):
+            with open(jsonl) as f:
+                records = [json.loads(line) for line in f]
+        return out, summary, records
+
+    @staticmethod
+    def summary_function(summary, name):
+        for f in summary['functions']:
+            if f['name'] == name:
+                return f
+        raise AssertionError('no function %r in %s' % (name, summary))
+
+    def tshark(self, pcap, *fields, filt=None):
+        cmd = ['tshark', '-n', '-r', pcap, '-T', 'fields']
+        for field in fields:
+            cmd += ['-e', field]
+        if filt:
+            cmd += ['-Y', filt]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        return [line.split('\t') for line in res.stdout.splitlines()]
+
+    def test_acknowledged_records_survive_kill(self):
+        self.start()
+        count = 200
+        self.assertEqual(self.console.run('predlog-log -n %d e2e-record'
+                                          % count), 0)
+        self.assertEqual(self.console.run('predlog-log -s err -f 0 '
+                                          '"last words"'), 0)
+        self.assertEqual(self.console.run('ping -c 3 10.0.2.2'), 0)
+        for cmd in ('write -P 0x5a 0 4096', 'read 0 4096',
+                    'write -z 65536 4096', 'discard 65536 4096', 'flush'):
+            out = self.vm.cmd('human-monitor-command',
+                              **{'command-line': 'qemu-io blk0 "%s"'
+                                 % cmd})
+            self.assertNotIn('error', out.lower(), cmd)
+
+        funcs = self.functions()
+        predlog_vm.diag('before kill: %s' % json.dumps(funcs))
+        self.assertEqual(funcs['guest0']['records'], count + 1)
+        self.assertGreater(funcs['net0']['records'], 6)
+        self.assertGreaterEqual(funcs['blk0']['records'], 5)
+        for f in funcs.values():
+            self.assertEqual(f['dropped'], 0, f)
+
+        out, summary, records = self.kill_and_recover()
+
+        # every acknowledged guest record, exactly once, in order
+        guest = [r for r in records if r['kind'] == 'guest']
+        messages = [r['message'] for r in guest]
+        self.assertEqual(messages[:count],
+                         ['e2e-record #%d' % i for i in range(1, count + 1)])
+        self.assertEqual(messages[count], 'last words')
+        self.assertEqual(guest[count]['severity'], 3)
+        self.assertEqual([r['seq'] for r in guest],
+                         list(range(1, count + 2)))
+        g0 = self.summary_function(summary, 'guest0')
+        self.assertEqual(g0['committed'], count + 1)
+        self.assertEqual(g0['overwritten'], 0)
+
+        # the block requests, with their data
+        block = [r for r in records if r['kind'] == 'block']
+        ops = [r['op'] for r in block]
+        for op in ('write', 'read', 'write_zeroes', 'discard', 'flush'):
+            self.assertTrue(any(o.replace('-', '_') == op for o in ops),
+                            '%s not in %s' % (op, ops))
+        first_write = next(r for r in block if r['op'] == 'write')
+        self.assertEqual(first_write['offset'], 0)
+        self.assertEqual(first_write['bytes'], 4096)
+        self.assertEqual(first_write['ret'], 0)
+
+        # the network function as pcap: every packet the tap counted
+        # before the kill, readable by tshark, pings included
+        pcap = os.path.join(out, 'net0.pcap')
+        frames = self.tshark(pcap, 'frame.len', 'frame.cap_len')
+        n0 = self.summary_function(summary, 'net0')
+        self.assertGreaterEqual(len(frames), funcs['net0']['records'])
+        self.assertEqual(len(frames), n0['committed'])
+        echo = self.tshark(pcap, 'icmp.type', filt='icmp')
+        types = [row[0] for row in echo]
+        self.assertGreaterEqual(types.count('8'), 3)    # requests
+        self.assertGreaterEqual(types.count('0'), 3)    # replies
+
+    def test_kill_while_logging(self):
+        self.start(policy='fixed')
+        # log as fast as the guest can, in the background, plus traffic
+        self.console.run('(predlog-log -n 1000000 storm >/dev/null 2>&1 &)')
+        self.console.run('(ping -i 0.2 10.0.2.2 >/dev/null 2>&1 &)')
+        deadline = time.monotonic() + 60
+        while self.functions()['guest0']['records'] < 300:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.2)
+        _, summary, records = self.kill_and_recover()
+
+        for name in ('guest0', 'net0'):
+            f = self.summary_function(summary, name)
+            self.assertLessEqual(f['torn'], 1, f)
+            self.assertGreater(f['committed'], 0, f)
+            # the pool was big enough: nothing overwritten, no gaps
+            self.assertEqual(f['overwritten'], 0, f)
+        seqs = [r['seq'] for r in records if r['kind'] == 'guest']
+        self.assertEqual(seqs, list(range(1, len(seqs) + 1)))
+        self.assertGreaterEqual(len(seqs), 300)
+        messages = [r['message'] for r in records if r['kind'] == 'guest']
+        self.assertEqual(messages[-1], 'storm #%d' % len(seqs))
+
+
+if __name__ == '__main__':
+    predlog_vm.tap_main()
