@@ -116,6 +116,7 @@ struct predlog_dev {
 	void __iomem *regs;
 	int id;			/* N of /dev/predlogN */
 	char name[16];
+	char irq_names[2][24];	/* request_irq() keeps the pointers */
 	struct miscdevice misc;
 
 	/* Read-only after probe */
@@ -797,20 +798,8 @@ static int predlog_check_device(struct predlog_dev *pd)
 		dev_err(dev, "MAX_PAYLOAD is 0\n");
 		return -ENODEV;
 	}
+	/* predlog_init() checked the parameters, which are read-only */
 	pd->max_record = min_t(u32, pd->max_payload, max_record);
-
-	if (ring_entries < PREDLOG_RING_MIN_SIZE ||
-	    ring_entries > PREDLOG_RING_MAX_SIZE ||
-	    !is_power_of_2(ring_entries)) {
-		dev_err(dev, "ring_entries=%u must be a power of two in %d..%d\n",
-			ring_entries, PREDLOG_RING_MIN_SIZE,
-			PREDLOG_RING_MAX_SIZE);
-		return -EINVAL;
-	}
-	if (max_record < 1) {
-		dev_err(dev, "max_record must be at least 1\n");
-		return -EINVAL;
-	}
 	pd->ring_size = ring_entries;
 	return 0;
 }
@@ -886,12 +875,16 @@ static int predlog_setup_irqs(struct predlog_dev *pd)
 		dev_err(&pdev->dev, "cannot enable MSI-X: %d\n", ret);
 		return ret;
 	}
+	snprintf(pd->irq_names[0], sizeof(pd->irq_names[0]), "%s-completion",
+		 pd->name);
+	snprintf(pd->irq_names[1], sizeof(pd->irq_names[1]), "%s-pressure",
+		 pd->name);
 	ret = request_irq(pci_irq_vector(pdev, PREDLOG_VEC_COMPLETION),
-			  predlog_completion_irq, 0, pd->name, pd);
+			  predlog_completion_irq, 0, pd->irq_names[0], pd);
 	if (ret)
 		goto err_vectors;
 	ret = request_irq(pci_irq_vector(pdev, PREDLOG_VEC_PRESSURE),
-			  predlog_pressure_irq, 0, pd->name, pd);
+			  predlog_pressure_irq, 0, pd->irq_names[1], pd);
 	if (ret)
 		goto err_completion;
 	return 0;
@@ -1061,7 +1054,31 @@ static struct pci_driver predlog_driver = {
 	.remove = predlog_remove,
 	.shutdown = predlog_shutdown,
 };
-module_pci_driver(predlog_driver);
+
+static int __init predlog_init(void)
+{
+	/* Refuse bad parameters at insmod rather than once per device */
+	if (ring_entries < PREDLOG_RING_MIN_SIZE ||
+	    ring_entries > PREDLOG_RING_MAX_SIZE ||
+	    !is_power_of_2(ring_entries)) {
+		pr_err(DRV_NAME ": ring_entries=%u must be a power of two in %d..%d\n",
+		       ring_entries, PREDLOG_RING_MIN_SIZE,
+		       PREDLOG_RING_MAX_SIZE);
+		return -EINVAL;
+	}
+	if (max_record < 1) {
+		pr_err(DRV_NAME ": max_record must be at least 1\n");
+		return -EINVAL;
+	}
+	return pci_register_driver(&predlog_driver);
+}
+module_init(predlog_init);
+
+static void __exit predlog_exit(void)
+{
+	pci_unregister_driver(&predlog_driver);
+}
+module_exit(predlog_exit);
 
 MODULE_DESCRIPTION("predlog flight-recorder device: guest record ring");
 MODULE_AUTHOR("The predlog authors");
