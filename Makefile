@@ -19,7 +19,8 @@ export CCACHE_BASEDIR := $(REPO)
 export CCACHE_NOHASHDIR := 1
 
 # The qtest binaries make check runs.
-QTESTS := tests/qtest/predlog-test tests/qtest/migration-test
+QTESTS := tests/qtest/predlog-test tests/qtest/predlog-tap-test \
+          tests/qtest/migration-test
 
 .PHONY: all qemu core guest check run bench clean distclean help
 
