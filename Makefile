@@ -58,6 +58,7 @@ run: all
 
 bench: core
 	$(CORE_OBJ)/bench/micro/bench-record
+	$(CORE_OBJ)/bench/micro/bench-ingest
 
 clean:
 	rm -rf $(CORE_OBJ) $(GUEST)

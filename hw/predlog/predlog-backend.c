@@ -4,8 +4,9 @@
  *
  * The pool is either the RAM of a memory backend (memdev=, which must be a
  * shared file mapping for the records to outlive QEMU) or a RAM region of
- * the device's own (pool-size=).  Either way it is a RAMBlock, so it
- * migrates with guest RAM; the recorder (recorder.c) formats it and appends
+ * the device's own (pool-size=).  Either way it is a RAMBlock registered
+ * for migration, so it migrates with guest RAM (the destination needs a
+ * pool file of its own); the recorder (recorder.c) formats it and appends
  * records to it.  Everything that logs goes through predlog_log(), which
  * serialises the recorder and notices pool pressure.
  *
@@ -20,7 +21,9 @@
 #include "qapi/qapi-events-predlog.h"
 #include "qapi/util.h"
 #include "exec/memory.h"
+#include "migration/vmstate.h"
 #include "system/hostmem.h"
+#include "system/runstate.h"
 #include "predlog.h"
 #include "predlog-regs.h"
 #include "trace.h"
@@ -56,7 +59,7 @@ static void predlog_check_pressure_locked(PredlogState *s)
     uint64_t losses;
 
     if (!s->pressure_armed) {
-        if (used + PREDLOG_PRESSURE_HYSTERESIS < s->pressure_threshold) {
+        if (used + PREDLOG_PRESSURE_HYSTERESIS <= s->pressure_threshold) {
             s->pressure_armed = true;
             s->losses_seen = predlog_losses(s->recorder);
         }
@@ -161,6 +164,45 @@ void predlog_flush(PredlogState *s)
     }
 }
 
+/*
+ * The recorder writes the pool through a host pointer, which migration's
+ * dirty tracking does not see.  Pages sent during precopy may therefore be
+ * stale; marking the whole pool dirty when the VM stops (migration stops
+ * it before the final RAM pass) makes that pass send the pool as it is.
+ */
+static void predlog_vm_state_change(void *opaque, bool running,
+                                    RunState state)
+{
+    PredlogState *s = opaque;
+
+    if (!running && s->pool_mr) {
+        qemu_mutex_lock(&s->lock);
+        memory_region_set_dirty(s->pool_mr, 0, s->pool_bytes);
+        qemu_mutex_unlock(&s->lock);
+    }
+}
+
+/*
+ * Incoming migration: the pool's bytes (guest RAM) were loaded after this
+ * device formatted its pool, so the recorder must take over what the
+ * source wrote.
+ */
+int predlog_backend_post_load(PredlogState *s, Error **errp)
+{
+    g_autoptr(GError) err = NULL;
+    bool ok;
+
+    qemu_mutex_lock(&s->lock);
+    ok = predlog_recorder_adopt(s->recorder, &err);
+    qemu_mutex_unlock(&s->lock);
+    if (!ok) {
+        error_setg(errp, "predlog '%s': cannot take over the migrated pool: "
+                   "%s", predlog_id(s), err->message);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static bool predlog_backend_map(PredlogState *s, Error **errp)
 {
     ERRP_GUARD();
@@ -204,6 +246,10 @@ static bool predlog_backend_map(PredlogState *s, Error **errp)
         }
         s->pool_mr = host_memory_backend_get_memory(s->memdev);
         host_memory_backend_set_mapped(s->memdev, true);
+        s->pool_persistent = object_dynamic_cast(OBJECT(s->memdev),
+                                                 TYPE_MEMORY_BACKEND_FILE);
+        /* guest RAM is registered by the machine; a pool is ours to */
+        vmstate_register_ram(s->pool_mr, DEVICE(s));
     }
     s->pool_base = memory_region_get_ram_ptr(s->pool_mr);
     s->pool_bytes = memory_region_size(s->pool_mr);
@@ -213,6 +259,7 @@ static bool predlog_backend_map(PredlogState *s, Error **errp)
 static void predlog_backend_unmap(PredlogState *s)
 {
     if (s->memdev && s->pool_mr) {
+        vmstate_unregister_ram(s->pool_mr, DEVICE(s));
         host_memory_backend_set_mapped(s->memdev, false);
     }
     s->pool_mr = NULL;
@@ -282,6 +329,18 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
         return false;
     }
 
+    /* checked before formatting, so a refused start leaves the file alone */
+    if (s->policy_val == PREDLOG_POOL_POLICY_FIXED &&
+        s->pool_bytes / s->max_functions < need) {
+        error_setg(errp, "predlog: a fixed buffer of ~%" PRIu64 " bytes "
+                   "(pool / max-functions) is too small for snaplen=%"
+                   PRIu32, s->pool_bytes / s->max_functions, s->snaplen);
+        error_append_hint(errp, "Give a bigger pool, fewer max-functions or "
+                          "a smaller snaplen.\n");
+        predlog_backend_unmap(s);
+        return false;
+    }
+
     cfg.policy = s->policy_val == PREDLOG_POOL_POLICY_FIXED ?
                  PREDLOG_POLICY_FIXED : PREDLOG_POLICY_DYNAMIC;
     cfg.max_functions = s->max_functions;
@@ -298,27 +357,13 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
         predlog_backend_unmap(s);
         return false;
     }
-    if (s->policy_val == PREDLOG_POOL_POLICY_FIXED) {
-        uint64_t per_function = s->pool_bytes / s->max_functions;
-
-        if (per_function < need) {
-            error_setg(errp, "predlog: a fixed buffer of ~%" PRIu64 " bytes "
-                       "(pool / max-functions) is too small for snaplen=%"
-                       PRIu32, per_function, s->snaplen);
-            error_append_hint(errp, "Give a bigger pool, fewer "
-                              "max-functions or a smaller snaplen.\n");
-            predlog_recorder_free(s->recorder);
-            s->recorder = NULL;
-            predlog_backend_unmap(s);
-            return false;
-        }
-    }
-
     qemu_mutex_init(&s->lock);
     s->pressure_bh = qemu_bh_new_guarded(predlog_pressure_bh, s,
                                          &DEVICE(s)->mem_reentrancy_guard);
     s->pressure_armed = true;
     s->losses_seen = 0;
+    s->vmsentry = qemu_add_vm_change_state_handler(predlog_vm_state_change,
+                                                   s);
     return true;
 }
 
@@ -327,6 +372,7 @@ void predlog_backend_unrealize(PredlogState *s)
     if (!s->recorder) {
         return;
     }
+    qemu_del_vm_change_state_handler(s->vmsentry);
     qemu_bh_delete(s->pressure_bh);
     s->pressure_bh = NULL;
     predlog_flush(s);

@@ -37,7 +37,7 @@ static void predlog_pool_info_fill(PredlogState *s, PredlogInfo *info)
     unsigned i, n;
 
     pool->policy = s->policy_val;
-    pool->persistent = s->memdev != NULL;
+    pool->persistent = s->pool_persistent;
     if (s->memdev) {
         pool->memdev = host_memory_backend_get_name(s->memdev);
     }

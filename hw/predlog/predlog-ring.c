@@ -188,8 +188,13 @@ void predlog_ring_doorbell(PredlogState *s, uint32_t producer)
                             "doorbell while the ring is not running");
         return;
     }
-    /* indexes are free-running; unsigned difference is the backlog */
-    if ((uint32_t)(producer - s->ring_head) > s->ring_size) {
+    /*
+     * Indexes are free-running; the unsigned difference is the backlog.  A
+     * producer may not move back behind what it already gave the device.
+     */
+    if ((uint32_t)(producer - s->ring_head) > s->ring_size ||
+        (uint32_t)(producer - s->ring_head) <
+        (uint32_t)(s->ring_tail - s->ring_head)) {
         predlog_guest_error(s, PREDLOG_ERR_BAD_INDEX, PREDLOG_REG_DOORBELL,
                             producer, "doorbell index beyond the ring");
         return;

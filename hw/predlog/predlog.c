@@ -14,6 +14,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/error-report.h"
 #include "qemu/log.h"
 #include "qemu/module.h"
 #include "qemu/units.h"
@@ -151,7 +152,8 @@ static uint64_t predlog_mmio_read(void *opaque, hwaddr addr, unsigned size)
         val = PREDLOG_VERSION;
         break;
     case PREDLOG_REG_CAPS:
-        val = PREDLOG_CAP_RING | (s->memdev ? PREDLOG_CAP_PERSISTENT : 0);
+        val = PREDLOG_CAP_RING |
+              (s->pool_persistent ? PREDLOG_CAP_PERSISTENT : 0);
         break;
     case PREDLOG_REG_CONTROL:
         val = s->control;
@@ -346,10 +348,22 @@ static void predlog_reset_hold(Object *obj, ResetType type)
     predlog_reset_registers(PREDLOG(obj), "device reset");
 }
 
+static int predlog_post_load(void *opaque, int version_id)
+{
+    Error *err = NULL;
+    int ret = predlog_backend_post_load(PREDLOG(opaque), &err);
+
+    if (ret < 0) {
+        error_report_err(err);
+    }
+    return ret;
+}
+
 static const VMStateDescription vmstate_predlog = {
     .name = TYPE_PREDLOG,
     .version_id = 2,
     .minimum_version_id = 2,
+    .post_load = predlog_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, PredlogState),
         VMSTATE_MSIX(parent_obj, PredlogState),
@@ -376,7 +390,8 @@ static const Property predlog_properties[] = {
     DEFINE_PROP_UINT32("max-functions", PredlogState, max_functions, 16),
     DEFINE_PROP_UINT32("guest-functions", PredlogState, guest_functions, 1),
     DEFINE_PROP_SIZE("buffer-size", PredlogState, buffer_size, 512 * KiB),
-    DEFINE_PROP_UINT32("snaplen", PredlogState, snaplen, 65535),
+    DEFINE_PROP_UINT32("snaplen", PredlogState, snaplen,
+                       PREDLOG_DEFAULT_SNAPLEN),
     DEFINE_PROP_UINT32("pressure-threshold", PredlogState,
                        pressure_threshold, 90),
 };

@@ -15,6 +15,7 @@
 #include "qapi/qapi-types-predlog.h"
 #include "qom/object.h"
 #include "system/hostmem.h"
+#include "system/runstate.h"
 #include "recorder.h"
 
 #define TYPE_PREDLOG "predlog"
@@ -22,6 +23,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(PredlogState, PREDLOG)
 
 /* Largest payload one ring descriptor may carry (MAX_PAYLOAD register). */
 #define PREDLOG_GUEST_MAX_PAYLOAD   (64 * 1024)
+/* Default snaplen: the largest guest record (timestamp + payload), whole */
+#define PREDLOG_DEFAULT_SNAPLEN     (PREDLOG_GUEST_MAX_PAYLOAD + \
+                                     PREDLOG_GUEST_PREFIX_LEN)
 
 struct PredlogState {
     /*< private >*/
@@ -65,6 +69,7 @@ struct PredlogState {
     PredlogPoolPolicy policy_val;
     MemoryRegion pool_ram;      /* the pool when there is no memdev */
     MemoryRegion *pool_mr;      /* the region the pool lives in */
+    bool pool_persistent;       /* in a memory-backend-file */
     void *pool_base;
     uint64_t pool_bytes;
     /*
@@ -77,6 +82,7 @@ struct PredlogState {
     bool pressure_armed;
     bool pressure_pending;      /* set under lock, handled by pressure_bh */
     QEMUBH *pressure_bh;
+    VMChangeStateEntry *vmsentry;
 };
 
 /* predlog.c */
@@ -93,6 +99,7 @@ int predlog_add_function(PredlogState *s, PredlogFunctionKind kind,
 PredlogLogResult predlog_log(PredlogState *s, int func_id,
                              PredlogEntry *entry, uint64_t *seq);
 void predlog_flush(PredlogState *s);
+int predlog_backend_post_load(PredlogState *s, Error **errp);
 unsigned predlog_pool_used_percent(PredlogState *s);
 
 /* predlog-ring.c: the guest's descriptor ring */

@@ -96,7 +96,7 @@
  * record per function can be.
  */
 
-#define PREDLOG_POOL_MAGIC          0x0100004c4f4f504cull /* "PLPOOL\0\1" */
+#define PREDLOG_POOL_MAGIC          0x01004c4f4f504c50ull /* "PLPOOL\0\1" */
 #define PREDLOG_POOL_VERSION        1
 #define PREDLOG_POOL_SB_SIZE        4096u
 #define PREDLOG_POOL_DIR_ENTRY_SIZE 128u
@@ -256,6 +256,20 @@ bool predlog_recorder_get_function_stats(PredlogRecorder *rec, int func_id,
 
 /* Data-area use in percent (0..100), for the pool-pressure notice. */
 unsigned predlog_recorder_used_percent(PredlogRecorder *rec);
+
+/*
+ * Rebuild @rec's host-side state from its region after the region's bytes
+ * were replaced by those of a recorder with the same configuration and
+ * functions (incoming migration: guest RAM, the pool included, arrives
+ * after the device was realized and formatted its pool).  Reads the
+ * directory, finds each function's active buffer, write head and last
+ * sequence number, and gives up older buffers (their records stay
+ * readable until the space is reused).  Lifetime counters restart from
+ * the recovered sequence numbers.  Fails, leaving @rec unusable for
+ * logging until a later successful adopt, if the region is not a pool of
+ * the same layout or names other functions.
+ */
+bool predlog_recorder_adopt(PredlogRecorder *rec, GError **errp);
 
 const char *predlog_policy_str(PredlogPolicy policy);
 const char *predlog_function_kind_str(PredlogFunctionKind kind);

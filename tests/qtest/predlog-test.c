@@ -302,6 +302,8 @@ static void test_bad_pool_properties(void)
         "memory-backend-file,id=m0,mem-path=%s,size=4M,share=off", file);
     g_autofree char *tiny = g_strdup_printf(
         "memory-backend-file,id=m0,mem-path=%s,size=64K,share=on", file);
+    g_autofree char *shared = g_strdup_printf(
+        "memory-backend-file,id=m0,mem-path=%s,size=4M,share=on", file);
 
     assert_startup_fails((const char *const[]) {
         "-object", priv, "-device", "predlog,memdev=m0", NULL },
@@ -342,9 +344,9 @@ static void test_bad_pool_properties(void)
         "pressure-threshold=0");
     /* two devices cannot share one pool */
     assert_startup_fails((const char *const[]) {
-        "-object", tiny, "-device", "predlog,memdev=m0,id=a",
+        "-object", shared, "-device", "predlog,memdev=m0,id=a",
         "-device", "predlog,memdev=m0,id=b", NULL },
-        "pool cannot be used");
+        "memdev 'm0' is already in use");
 
     g_unlink(file);
     g_rmdir(dir);
@@ -957,56 +959,69 @@ static void wait_migration_completed(QTestState *from)
     }
 }
 
-/* Device state, MSI-X included, arrives intact on the destination */
+/*
+ * Device state, MSI-X and the ring included, arrives intact on the
+ * destination, and so does the pool: the destination's recorder goes on
+ * numbering where the source stopped.
+ */
 static void test_migration(void)
 {
-    PredlogTest src;
+    PredlogTest src, dst;
     g_autofree char *dir = g_dir_make_tmp("predlog-test-XXXXXX", NULL);
     g_autofree char *sock = g_strdup_printf("%s/migsocket", dir);
     g_autofree char *uri = g_strdup_printf("unix:%s", sock);
-    QTestState *dst;
-    QPCIBus *dst_bus;
-    QPCIDevice *dst_dev;
-    QDict *info;
-    uint32_t bar0;
+    PredlogRing r;
+    QDict *info, *f;
+    uint32_t i, idx;
 
     predlog_start(&src, NULL);
     qpci_msix_enable(src.dev);
     msix_route_to_ram(&src, PREDLOG_VEC_COMPLETION, 0xc0ffee);
-    reg_write(&src, PREDLOG_REG_CONTROL, PREDLOG_CTRL_ENABLE);
+    ring_setup(&src, &r, 8);
+    for (i = 0; i < 5; i++) {
+        ring_put(&src, &r, 0, 6, 0, 0, "before", 6);
+    }
+    ring_kick(&src, &r);
     reg_write(&src, PREDLOG_REG_SCRATCH, 0x600df00d);
     reg_write(&src, PREDLOG_REG_IRQ_TEST, 5);  /* leaves BAD_VECTOR */
 
-    dst = qtest_initf(PREDLOG_ARGS " -incoming %s", uri);
+    dst.qs = qtest_pc_boot(PREDLOG_ARGS " -incoming %s", uri);
     qtest_qmp_assert_success(src.qs->qts,
                              "{ 'execute': 'migrate',"
                              "  'arguments': { 'uri': %s } }", uri);
     wait_migration_completed(src.qs->qts);
-    qtest_qmp_eventwait(dst, "RESUME");
+    qtest_qmp_eventwait(dst.qs->qts, "RESUME");
 
-    info = query_predlog(dst);
+    info = query_predlog(dst.qs->qts);
     g_assert_true(qdict_get_bool(info, "enabled"));
     g_assert_true(qdict_get_bool(info, "msix-enabled"));
     g_assert_cmphex(qdict_get_int(info, "scratch"), ==, 0x600df00d);
     g_assert_cmpint(qdict_get_int(info, "error"), ==, PREDLOG_ERR_BAD_VECTOR);
+    g_assert_true(qdict_get_bool(qdict_get_qdict(info, "ring"), "running"));
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(info, "ring"), "head"),
+                    ==, 5);
     qobject_unref(info);
+    f = query_function(dst.qs->qts, "guest0");
+    g_assert_cmpint(qdict_get_int(f, "records"), ==, 5);
+    qobject_unref(f);
 
     /* The guest on the destination sees the same registers at the same BAR */
-    dst_bus = qpci_new_pc(dst, NULL);
-    dst_dev = qpci_device_find(dst_bus, PREDLOG_DEVFN);
-    g_assert_nonnull(dst_dev);
-    bar0 = qpci_config_readl(dst_dev, PCI_BASE_ADDRESS_0) &
-           PCI_BASE_ADDRESS_MEM_MASK;
-    g_assert_cmphex(bar0, ==, qpci_config_readl(src.dev, PCI_BASE_ADDRESS_0) &
-                              PCI_BASE_ADDRESS_MEM_MASK);
-    g_assert_cmphex(qtest_readl(dst, bar0 + PREDLOG_REG_SCRATCH), ==,
-                    0x600df00d);
-    g_assert_cmphex(qtest_readl(dst, bar0 + PREDLOG_REG_MAGIC), ==,
-                    PREDLOG_MAGIC);
-    g_free(dst_dev);
-    qpci_free_pc(dst_bus);
+    predlog_map(&dst);
+    g_assert_cmphex(qpci_config_readl(dst.dev, PCI_BASE_ADDRESS_0), ==,
+                    qpci_config_readl(src.dev, PCI_BASE_ADDRESS_0));
+    g_assert_cmphex(reg_read(&dst, PREDLOG_REG_SCRATCH), ==, 0x600df00d);
+    g_assert_cmphex(reg_read(&dst, PREDLOG_REG_MAGIC), ==, PREDLOG_MAGIC);
+    reg_write(&dst, PREDLOG_REG_ERROR, 0);
 
-    qtest_quit(dst);
+    /* and its ring goes on where the source's stopped */
+    idx = ring_put(&dst, &r, 0, 6, 0, 0, "after", 5);
+    ring_kick(&dst, &r);
+    g_assert_cmphex(ring_status(&dst, &r, idx), ==, PREDLOG_DESC_STS_OK);
+    g_assert_cmpuint(ring_seq(&dst, &r, idx), ==, 6);
+    g_assert_cmpuint(reg_read(&dst, PREDLOG_REG_ERROR), ==,
+                     PREDLOG_ERR_NONE);
+
+    predlog_stop(&dst);
     predlog_stop(&src);
     g_unlink(sock);
     g_rmdir(dir);
