@@ -4,7 +4,8 @@
 #   make          build build/qemu-system-x86_64, the core, tools, guest image
 #   make check    build everything and run every test suite
 #   make run      boot the demo guest with -device predlog (Ctrl-C ends it)
-#   make bench    micro-benchmarks of the core (not part of make check)
+#   make bench    benchmarks (not part of make check): the core's micro-
+#                 benchmarks, then the network tap against filter-dump
 
 REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BUILD := $(REPO)/build
@@ -22,7 +23,7 @@ export CCACHE_NOHASHDIR := 1
 QTESTS := tests/qtest/predlog-test tests/qtest/predlog-tap-test \
           tests/qtest/migration-test
 
-.PHONY: all qemu core guest check run bench clean distclean help
+.PHONY: all qemu core guest check run bench bench-net clean distclean help
 
 all: qemu core guest
 
@@ -59,6 +60,11 @@ run: all
 bench: core
 	$(CORE_OBJ)/bench/micro/bench-record
 	$(CORE_OBJ)/bench/micro/bench-ingest
+	$(MAKE) -C $(REPO) bench-net BENCH_NET_ARGS=--quick
+
+# guest network throughput: no filter vs filter-dump vs filter-predlog
+bench-net: qemu guest
+	$(REPO)/bench/net/bench-net-tap.py $(BENCH_NET_ARGS)
 
 clean:
 	rm -rf $(CORE_OBJ) $(GUEST)
