@@ -23,6 +23,18 @@
  *    found even with eviction, one just large enough for the record (and
  *    at least PREDLOG_RECORDER_MIN_BUFFER) is tried before the writer
  *    falls back to wrapping in its active buffer.
+ *  - Under DYNAMIC, active buffers (which nothing can evict) never take
+ *    so much of the data area that less than PREDLOG_RECORDER_MIN_BUFFER
+ *    per slot without a buffer yet stays free or evictable: a new buffer
+ *    is made smaller than the function's buffer size if needed.  Without
+ *    this, a few functions with large buffers would pin the whole area
+ *    and a function added later could never log (recorder.h promises
+ *    every slot a buffer).  Only fragmentation of what stays evictable
+ *    into pieces smaller than PREDLOG_RECORDER_MIN_BUFFER can still
+ *    refuse a first buffer; the record is then counted as dropped.
+ *  - With DYNAMIC, a buffer_size of 0 in the configuration means the
+ *    FIXED slot size; with FIXED, buffer_size is ignored and the
+ *    superblock's buffer_size field holds the slot size.
  *  - Directory times (created_ns, updated_ns) are wall-clock (as the
  *    on-pool format says); the now_ns arguments are the caller's
  *    monotonic clock and only order buffers for eviction.
@@ -88,6 +100,7 @@ typedef struct RecFunction {
     uint64_t held;              /* bytes of those */
     PredlogFunctionKind kind;
     uint64_t generation;
+    unsigned dir_copy;          /* 0 (A) or 1 (B): holds generation */
     uint64_t created_ns;
     char name[PREDLOG_POOL_NAME_MAX + 1];
 } RecFunction;
@@ -105,6 +118,9 @@ struct PredlogRecorder {
     RecFunction *funcs;         /* max_functions, the first n_functions used */
     unsigned n_functions;
     uint64_t evictions;
+    uint64_t pinned;            /* bytes of active buffers */
+    uint32_t unborn;            /* slots whose function has no buffer yet */
+    bool broken;                /* a failed adopt: log nothing */
 };
 
 /*
@@ -212,10 +228,13 @@ static void dir_publish(PredlogRecorder *rec, unsigned id)
     memcpy(e + PREDLOG_POOL_DIR_OFF_NAME, f->name, strlen(f->name));
     crc = predlog_crc32c(0, e, PREDLOG_POOL_DIR_OFF_CRC);
 
-    /* Generation 1 goes to copy A, 2 to B, 3 to A, ... */
+    /*
+     * Never the copy that holds the current generation: generation 1 goes
+     * to copy A, 2 to B, 3 to A, ... (adopt may find another pattern).
+     */
+    f->dir_copy ^= 1;
     dst = rec->base + DIR_OFFSET +
-          (2 * (uint64_t)id + ((f->generation - 1) & 1)) *
-          PREDLOG_POOL_DIR_ENTRY_SIZE;
+          (2 * (uint64_t)id + f->dir_copy) * PREDLOG_POOL_DIR_ENTRY_SIZE;
     memcpy(dst, e, PREDLOG_POOL_DIR_OFF_CRC);
     __atomic_thread_fence(__ATOMIC_RELEASE);
     __atomic_store_n((uint32_t *)(dst + PREDLOG_POOL_DIR_OFF_CRC),
@@ -312,6 +331,7 @@ PredlogRecorder *predlog_recorder_new(void *base, uint64_t size,
     rec->pool = predlog_pool_new(data_offset, data_size);
     g_assert(rec->pool);
     rec->funcs = g_new0(RecFunction, cfg->max_functions);
+    rec->unborn = cfg->max_functions;
 
     /*
      * Zero everything: unused directory slots must not hold stale
@@ -373,6 +393,7 @@ int predlog_recorder_add_function(PredlogRecorder *rec,
     f->touched_ns = now_ns;
     f->created_ns = wall_clock_ns();
     f->buffers = g_array_new(false, false, sizeof(RecBuffer));
+    f->dir_copy = 1;            /* so that generation 1 goes to copy A */
     dir_publish(rec, rec->n_functions);
     return rec->n_functions++;
 }
@@ -427,7 +448,7 @@ static void buffer_switch(PredlogRecorder *rec, unsigned id, uint64_t off,
                           uint64_t now_ns)
 {
     RecFunction *f = &rec->funcs[id];
-    uint64_t size = 0, old = f->buf_offset;
+    uint64_t size = 0, old = f->buf_offset, old_size = f->buf_size;
     bool had = f->buf != NULL;
     RecBuffer b;
 
@@ -446,7 +467,11 @@ static void buffer_switch(PredlogRecorder *rec, unsigned id, uint64_t off,
         /* Its last record was written just before this one. */
         predlog_pool_touch(rec->pool, old, now_ns);
         predlog_pool_pin(rec->pool, old, false);
+        rec->pinned -= old_size;
+    } else {
+        rec->unborn--;
     }
+    rec->pinned += size;
     f->touched_ns = now_ns;
     b.offset = off;
     b.size = size;
@@ -478,8 +503,12 @@ static bool make_room(PredlogRecorder *rec, unsigned id, uint64_t size,
                       uint64_t now_ns)
 {
     RecFunction *f = &rec->funcs[id];
-    uint64_t off, want, least;
+    uint64_t off, want, least, keep, others;
 
+    if (G_UNLIKELY(rec->broken)) {
+        /* adopt failed and dropped every buffer: nothing to write into */
+        return false;
+    }
     if (rec->policy == PREDLOG_POLICY_FIXED) {
         if (!f->buf) {
             /* n slots of slot_size always fit: nothing is ever freed. */
@@ -499,12 +528,22 @@ static bool make_room(PredlogRecorder *rec, unsigned id, uint64_t size,
         return true;
     }
 
-    if (size <= rec->data_size) {
+    /*
+     * What the new active buffer may take so that the active buffers
+     * leave PREDLOG_RECORDER_MIN_BUFFER for every other slot that has
+     * none yet.
+     */
+    keep = (uint64_t)(rec->unborn - (f->buf ? 0 : 1)) *
+           PREDLOG_RECORDER_MIN_BUFFER;
+    others = rec->pinned - (f->buf ? f->buf_size : 0);
+    if (size <= rec->data_size && others + keep < rec->data_size) {
         want = POOL_ROUND_UP(MAX(f->buffer_size, size));
+        want = MIN(want, POOL_ROUND_DOWN(rec->data_size - others - keep));
         least = POOL_ROUND_UP(MAX((uint64_t)PREDLOG_RECORDER_MIN_BUFFER,
                                   size));
-        if (predlog_pool_alloc(rec->pool, want, id, now_ns, true,
-                               buffer_evicted, rec, &off) ||
+        if ((least <= want &&
+             predlog_pool_alloc(rec->pool, want, id, now_ns, true,
+                                buffer_evicted, rec, &off)) ||
             (least < want &&
              predlog_pool_alloc(rec->pool, least, id, now_ns, true,
                                 buffer_evicted, rec, &off))) {
@@ -600,6 +639,340 @@ PredlogLogResult predlog_recorder_log(PredlogRecorder *rec, int func_id,
     }
     f->next_seq++;
     return PREDLOG_LOG_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Taking over a migrated region                                       */
+/* ------------------------------------------------------------------ */
+
+/* Owner of the fillers adopt places active buffers with. */
+#define ADOPT_FILLER_OWNER  (PREDLOG_POOL_OWNER_NONE - 1)
+
+static inline uint16_t get_le16(const uint8_t *p)
+{
+    uint16_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return GUINT16_FROM_LE(v);
+}
+
+static inline uint32_t get_le32(const uint8_t *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return GUINT32_FROM_LE(v);
+}
+
+static inline uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return GUINT64_FROM_LE(v);
+}
+
+/* What adopt learns about one function from the region. */
+typedef struct AdoptFunction {
+    bool present;               /* the region's directory names it */
+    unsigned dir_copy;
+    uint64_t generation;
+    PredlogRecordLevel level;
+    uint64_t created_ns;
+    uint64_t buf_offset;        /* 0: no active buffer */
+    uint64_t buf_size;
+    bool have_head;
+    uint64_t head_seq;
+    uint64_t head;              /* buffer-relative */
+    uint64_t max_seq;
+} AdoptFunction;
+
+static bool adopt_superblock(PredlogRecorder *rec, GError **errp)
+{
+    const uint8_t *sb = rec->base;
+
+    if (get_le64(sb + PREDLOG_POOL_SB_OFF_MAGIC) != PREDLOG_POOL_MAGIC ||
+        get_le32(sb + PREDLOG_POOL_SB_OFF_VERSION) != PREDLOG_POOL_VERSION ||
+        get_le32(sb + PREDLOG_POOL_SB_OFF_CRC) !=
+        predlog_crc32c(0, sb, PREDLOG_POOL_SB_OFF_CRC)) {
+        g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
+                    "the region holds no valid version %u predlog pool "
+                    "superblock", PREDLOG_POOL_VERSION);
+        return false;
+    }
+    if (get_le64(sb + PREDLOG_POOL_SB_OFF_POOL_SIZE) != rec->size ||
+        get_le32(sb + PREDLOG_POOL_SB_OFF_DIR_SLOTS) != rec->max_functions ||
+        get_le64(sb + PREDLOG_POOL_SB_OFF_DATA_OFFSET) != rec->data_offset ||
+        get_le64(sb + PREDLOG_POOL_SB_OFF_DATA_SIZE) != rec->data_size ||
+        get_le32(sb + PREDLOG_POOL_SB_OFF_POLICY) != rec->policy) {
+        g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
+                    "the pool (%" G_GUINT64_FORMAT " bytes, %" G_GUINT32_FORMAT
+                    " function slots, policy %s) is not laid out like this "
+                    "recorder's (%" G_GUINT64_FORMAT " bytes, %"
+                    G_GUINT32_FORMAT " slots, policy %s)",
+                    get_le64(sb + PREDLOG_POOL_SB_OFF_POOL_SIZE),
+                    get_le32(sb + PREDLOG_POOL_SB_OFF_DIR_SLOTS),
+                    predlog_policy_str(get_le32(sb +
+                                                PREDLOG_POOL_SB_OFF_POLICY)),
+                    rec->size, rec->max_functions,
+                    predlog_policy_str(rec->policy));
+        return false;
+    }
+    return true;
+}
+
+static bool adopt_entry_ok(const uint8_t *e, unsigned id)
+{
+    return get_le32(e + PREDLOG_POOL_DIR_OFF_CRC) ==
+           predlog_crc32c(0, e, PREDLOG_POOL_DIR_OFF_CRC) &&
+           get_le32(e + PREDLOG_POOL_DIR_OFF_MAGIC) ==
+           PREDLOG_POOL_DIR_MAGIC &&
+           get_le16(e + PREDLOG_POOL_DIR_OFF_FUNC_ID) == id &&
+           e[PREDLOG_POOL_DIR_OFF_KIND] >= PREDLOG_FUNCTION_NET &&
+           e[PREDLOG_POOL_DIR_OFF_KIND] <= PREDLOG_FUNCTION_KIND__MAX &&
+           e[PREDLOG_POOL_DIR_OFF_LEVEL] <= PREDLOG_RECORD_LEVEL__MAX;
+}
+
+/* Read and check slot @id's directory entry into @a. */
+static bool adopt_entry(PredlogRecorder *rec, unsigned id, AdoptFunction *a,
+                        GError **errp)
+{
+    const uint8_t *copy[2];
+    const uint8_t *e = NULL;
+    char name[PREDLOG_POOL_NAME_MAX + 1] = "";
+    uint8_t want[PREDLOG_POOL_NAME_MAX + 1] = { 0 };
+    RecFunction *f = &rec->funcs[id];
+    uint64_t end = rec->data_offset + rec->data_size;
+
+    for (unsigned c = 0; c < 2; c++) {
+        copy[c] = rec->base + DIR_OFFSET +
+                  (2 * (uint64_t)id + c) * PREDLOG_POOL_DIR_ENTRY_SIZE;
+        if (adopt_entry_ok(copy[c], id) &&
+            (!e || get_le64(copy[c] + PREDLOG_POOL_DIR_OFF_GENERATION) >
+                   get_le64(e + PREDLOG_POOL_DIR_OFF_GENERATION))) {
+            e = copy[c];
+            a->dir_copy = c;
+        }
+    }
+    if (!e) {
+        return true;
+    }
+    memcpy(name, e + PREDLOG_POOL_DIR_OFF_NAME, PREDLOG_POOL_NAME_MAX);
+    if (id >= rec->n_functions) {
+        g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
+                    "the pool names function %u '%s', which this recorder "
+                    "does not have", id, name);
+        return false;
+    }
+    memcpy(want, f->name, strlen(f->name));
+    if (memcmp(e + PREDLOG_POOL_DIR_OFF_NAME, want, sizeof(want)) ||
+        e[PREDLOG_POOL_DIR_OFF_KIND] != f->kind) {
+        g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
+                    "function %u is '%s' (%s) in the pool but '%s' (%s) "
+                    "here", id, name,
+                    predlog_function_kind_str(e[PREDLOG_POOL_DIR_OFF_KIND]),
+                    f->name, predlog_function_kind_str(f->kind));
+        return false;
+    }
+    a->present = true;
+    a->generation = get_le64(e + PREDLOG_POOL_DIR_OFF_GENERATION);
+    a->level = e[PREDLOG_POOL_DIR_OFF_LEVEL];
+    a->created_ns = get_le64(e + PREDLOG_POOL_DIR_OFF_CREATED);
+    a->buf_offset = get_le64(e + PREDLOG_POOL_DIR_OFF_BUF_OFFSET);
+    a->buf_size = get_le64(e + PREDLOG_POOL_DIR_OFF_BUF_SIZE);
+    if (!a->buf_offset && !a->buf_size) {
+        return true;
+    }
+    if (a->buf_offset % PREDLOG_POOL_ALIGN ||
+        a->buf_size % PREDLOG_POOL_ALIGN || a->buf_size == 0 ||
+        a->buf_offset < rec->data_offset || a->buf_offset > end ||
+        a->buf_size > end - a->buf_offset ||
+        (rec->policy == PREDLOG_POLICY_FIXED &&
+         a->buf_size != rec->slot_size)) {
+        g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
+                    "function %u '%s' has an impossible active buffer [%"
+                    G_GUINT64_FORMAT ", +%" G_GUINT64_FORMAT ")", id, name,
+                    a->buf_offset, a->buf_size);
+        return false;
+    }
+    return true;
+}
+
+static gint cmp_adopt_offset(gconstpointer pa, gconstpointer pb,
+                             gpointer opaque)
+{
+    const AdoptFunction *af = opaque;
+    uint64_t a = af[*(const unsigned *)pa].buf_offset;
+    uint64_t b = af[*(const unsigned *)pb].buf_offset;
+
+    return a < b ? -1 : a > b;
+}
+
+/* Forget every buffer: the host state of a recorder that logs nothing. */
+static void adopt_reset(PredlogRecorder *rec)
+{
+    predlog_pool_free_all(rec->pool);
+    rec->pool = predlog_pool_new(rec->data_offset, rec->data_size);
+    g_assert(rec->pool);
+    rec->pinned = 0;
+    rec->unborn = rec->max_functions;
+    rec->evictions = 0;
+    for (unsigned i = 0; i < rec->n_functions; i++) {
+        RecFunction *f = &rec->funcs[i];
+
+        f->buf = NULL;
+        f->buf_offset = f->buf_size = f->head = 0;
+        g_array_set_size(f->buffers, 0);
+        f->held = 0;
+        f->bytes = f->dropped = f->wraps = 0;
+        f->touched_ns = 0;
+    }
+}
+
+/*
+ * Find, for every function, its highest sequence number anywhere and the
+ * end of its newest record inside its active buffer: the write head.  The
+ * walk is the one of recovery.c (decode, step over VALID records,
+ * resynchronise on anything else); that file is not part of QEMU.
+ */
+static void adopt_scan(PredlogRecorder *rec, AdoptFunction *af)
+{
+    const uint8_t *area = rec->base + rec->data_offset;
+    size_t len = rec->data_size, pos = 0;
+    PredlogRecordView v;
+
+    while (pos < len) {
+        AdoptFunction *a;
+        uint64_t off;
+
+        if (predlog_record_decode(area + pos, len - pos, &v) !=
+            PREDLOG_RECORD_VALID) {
+            pos = predlog_record_resync(area, len, pos + 1, &v);
+            if (pos >= len) {
+                break;
+            }
+        }
+        off = rec->data_offset + pos;
+        pos += v.size;
+        if (v.hdr.func_id >= rec->n_functions) {
+            continue;
+        }
+        a = &af[v.hdr.func_id];
+        a->max_seq = MAX(a->max_seq, v.hdr.seq);
+        if (a->buf_size && off >= a->buf_offset &&
+            off + v.size - a->buf_offset <= a->buf_size &&
+            (!a->have_head || v.hdr.seq > a->head_seq)) {
+            a->have_head = true;
+            a->head_seq = v.hdr.seq;
+            a->head = off + v.size - a->buf_offset;
+        }
+    }
+}
+
+bool predlog_recorder_adopt(PredlogRecorder *rec, GError **errp)
+{
+    g_autofree AdoptFunction *af = g_new0(AdoptFunction, rec->max_functions);
+    g_autofree unsigned *order = g_new(unsigned, rec->max_functions);
+    g_autoptr(GArray) fillers = g_array_new(false, false, sizeof(uint64_t));
+    unsigned n_active = 0;
+    uint64_t cur = rec->data_offset;
+
+    if (!adopt_superblock(rec, errp)) {
+        goto fail;
+    }
+    for (unsigned id = 0; id < rec->max_functions; id++) {
+        if (!adopt_entry(rec, id, &af[id], errp)) {
+            goto fail;
+        }
+        if (af[id].buf_size) {
+            order[n_active++] = id;
+        }
+    }
+    g_qsort_with_data(order, n_active, sizeof(*order), cmp_adopt_offset, af);
+    for (unsigned i = 1; i < n_active; i++) {
+        const AdoptFunction *p = &af[order[i - 1]], *a = &af[order[i]];
+
+        if (a->buf_offset < p->buf_offset + p->buf_size) {
+            g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
+                        "functions %u and %u have overlapping active "
+                        "buffers", order[i - 1], order[i]);
+            goto fail;
+        }
+    }
+    adopt_scan(rec, af);
+
+    /*
+     * Rebuild the allocator with the active buffers where the region has
+     * them.  The allocator places by best fit, so with everything below
+     * allocated and a single free extent left, an allocation lands at its
+     * start: fill each gap, allocate the buffer, free the fillers after.
+     * Older buffers are given up; their records stay until reused.
+     */
+    adopt_reset(rec);
+    for (unsigned i = 0; i < n_active; i++) {
+        unsigned id = order[i];
+        AdoptFunction *a = &af[id];
+        RecFunction *f = &rec->funcs[id];
+        RecBuffer b = { a->buf_offset, a->buf_size };
+        uint64_t off = 0;
+
+        if (a->buf_offset > cur) {
+            if (!predlog_pool_alloc(rec->pool, a->buf_offset - cur,
+                                    ADOPT_FILLER_OWNER, 0, false, NULL, NULL,
+                                    &off) || off != cur) {
+                break;
+            }
+            g_array_append_val(fillers, off);
+        }
+        if (!predlog_pool_alloc(rec->pool, a->buf_size, id, 0, false, NULL,
+                                NULL, &off) || off != a->buf_offset) {
+            break;
+        }
+        predlog_pool_pin(rec->pool, off, true);
+        f->buf = rec->base + off;
+        f->buf_offset = off;
+        f->buf_size = a->buf_size;
+        f->head = a->have_head ? a->head : 0;
+        g_array_append_val(f->buffers, b);
+        f->held = b.size;
+        rec->pinned += b.size;
+        rec->unborn--;
+        cur = off + a->buf_size;
+    }
+    for (guint i = 0; i < fillers->len; i++) {
+        predlog_pool_release(rec->pool, g_array_index(fillers, uint64_t, i));
+    }
+    if (rec->unborn != rec->max_functions - n_active) {
+        g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
+                    "the allocator cannot place the pool's active buffers");
+        goto fail;
+    }
+
+    for (unsigned id = 0; id < rec->n_functions; id++) {
+        AdoptFunction *a = &af[id];
+        RecFunction *f = &rec->funcs[id];
+
+        f->next_seq = a->max_seq + 1;
+        f->records = a->max_seq;
+        if (a->present) {
+            f->generation = a->generation;
+            f->dir_copy = a->dir_copy;
+            f->level = a->level;
+            f->created_ns = a->created_ns;
+        } else {
+            /* Added here but not in the region: name it there now. */
+            f->generation = 0;
+            f->dir_copy = 1;
+            dir_publish(rec, id);
+        }
+    }
+    rec->broken = false;
+    return true;
+
+fail:
+    adopt_reset(rec);
+    rec->broken = true;
+    return false;
 }
 
 /* ------------------------------------------------------------------ */

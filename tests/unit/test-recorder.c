@@ -885,6 +885,14 @@ static void assert_function(Fixture *fx, int func, uint32_t buffers,
     g_assert_cmpuint(fs.records, ==, fx->logged[func]->len);
 }
 
+static uint32_t n_buffers_any(Fixture *fx, int func)
+{
+    PredlogFunctionStats fs;
+
+    g_assert_true(predlog_recorder_get_function_stats(fx->rec, func, &fs));
+    return fs.buffers;
+}
+
 static uint32_t n_buffers(Fixture *fx, int func)
 {
     PredlogFunctionStats fs;
@@ -1020,6 +1028,52 @@ static void test_dynamic_lru_last_use(void)
 }
 
 /*
+ * Large buffers do not starve functions that have not logged yet: each
+ * slot keeps at least a minimum buffer's worth of unpinned space.
+ */
+static void test_dynamic_reserve(void)
+{
+    const uint64_t unit = PREDLOG_RECORDER_MIN_BUFFER;
+    Fixture *fx = fx_new(DATA_OFF(4) + 8 * unit, PREDLOG_POLICY_DYNAMIC, 4,
+                         4 * unit);
+    PredlogFunctionStats fs;
+    Readback rb;
+    int id[4];
+
+    for (int i = 0; i < 4; i++) {
+        g_autofree char *name = g_strdup_printf("f%d", i);
+
+        id[i] = fx_add(fx, PREDLOG_FUNCTION_NET, name);
+    }
+    /* f0 takes a full-size buffer and moves on to the next one. */
+    while (n_buffers_any(fx, id[0]) < 2) {
+        fx_log(fx, id[0], 1000);
+    }
+    g_assert_true(predlog_recorder_get_function_stats(fx->rec, id[0], &fs));
+    g_assert_cmpuint(fs.buffer_size, ==, 8 * unit);
+    /* f1 gets what leaves a minimum buffer for f2 and f3, and so on. */
+    fx_log(fx, id[1], 1000);
+    g_assert_true(predlog_recorder_get_function_stats(fx->rec, id[1], &fs));
+    g_assert_cmpuint(fs.buffer_size, ==, 2 * unit);
+    for (int i = 0; i < 200; i++) {
+        fx_log(fx, id[i % 4], 1000);
+    }
+    for (int i = 0; i < 4; i++) {
+        g_assert_true(predlog_recorder_get_function_stats(fx->rec, id[i],
+                                                          &fs));
+        g_assert_cmpuint(fs.dropped, ==, 0);
+        g_assert_cmpuint(fs.buffers, >=, 1);
+    }
+    fx_readback(fx, &rb);
+    for (int i = 0; i < 4; i++) {
+        g_assert_cmpuint(rb.n_found[id[i]], >, 0);
+        assert_found_from(fx, &rb, id[i], fx->logged[id[i]]->len - 5);
+    }
+    readback_clear(&rb);
+    fx_free(fx);
+}
+
+/*
  * When nothing can be evicted (every buffer is someone's active one) a
  * DYNAMIC function wraps in its active buffer, like FIXED.
  */
@@ -1142,6 +1196,300 @@ static void test_level_in_directory(void)
     fx_free(fx);
 }
 
+/* ------------------------------------------------------------------ */
+/* Adopting a migrated region                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The destination of a migration: a recorder of the same configuration,
+ * with the same functions added, whose region then receives the source's
+ * bytes.  The host-side lists move over with them.
+ */
+static Fixture *fx_migrate(Fixture *src, PredlogPolicy policy,
+                           uint32_t max_f, uint64_t buffer_size,
+                           const char *const *names, unsigned n)
+{
+    Fixture *dst = fx_new(src->size, policy, max_f, buffer_size);
+    GError *err = NULL;
+
+    for (unsigned i = 0; i < n; i++) {
+        fx_add(dst, PREDLOG_FUNCTION_NET, names[i]);
+    }
+    memcpy(dst->region, src->region, src->size);
+    for (int i = 0; i < MAX_F; i++) {
+        GPtrArray *t = dst->logged[i];
+
+        dst->logged[i] = src->logged[i];
+        src->logged[i] = t;
+    }
+    dst->now = src->now;
+    g_assert_true(predlog_recorder_adopt(dst->rec, &err));
+    g_assert_no_error(err);
+    return dst;
+}
+
+/* Both directory copies of @id, as generations (0 if not valid). */
+static void dir_generations(Fixture *fx, int id, uint64_t gen[2])
+{
+    for (int c = 0; c < 2; c++) {
+        const uint8_t *e = fx->region + PREDLOG_POOL_SB_SIZE +
+                           (2 * id + c) * PREDLOG_POOL_DIR_ENTRY_SIZE;
+
+        gen[c] = le32_at(e + PREDLOG_POOL_DIR_OFF_CRC) ==
+                 predlog_crc32c(0, e, PREDLOG_POOL_DIR_OFF_CRC) ?
+                 le64_at(e + PREDLOG_POOL_DIR_OFF_GENERATION) : 0;
+    }
+}
+
+static void test_adopt_fixed(void)
+{
+    static const char *const names[] = { "a", "b", "c" };
+    const uint64_t size = DATA_OFF(4) + 4 * 20480;
+    Fixture *src = fx_new(size, PREDLOG_POLICY_FIXED, 4, 0);
+    Fixture *dst;
+    PredlogFunctionStats fs, ss;
+    Readback rb;
+
+    for (unsigned i = 0; i < 3; i++) {
+        fx_add(src, PREDLOG_FUNCTION_NET, names[i]);
+    }
+    for (int i = 0; i < 400; i++) {
+        /* a wraps often, c never logs */
+        fx_log(src, i % 4 ? 0 : 1, g_test_rand_int_range(0, 300));
+    }
+    fx_log_full(src, 1, 50, 10, PREDLOG_RECORD_LEVEL_HEADER);
+    g_assert_true(predlog_recorder_get_function_stats(src->rec, 0, &ss));
+    g_assert_cmpuint(ss.wraps, >, 0);
+
+    dst = fx_migrate(src, PREDLOG_POLICY_FIXED, 4, 0, names, 3);
+    for (int f = 0; f < 3; f++) {
+        g_assert_true(predlog_recorder_get_function_stats(dst->rec, f, &fs));
+        g_assert_true(predlog_recorder_get_function_stats(src->rec, f, &ss));
+        g_assert_cmpuint(fs.last_seq, ==, ss.last_seq);
+        g_assert_cmpuint(fs.buffers, ==, ss.buffers);
+        g_assert_cmpuint(fs.buffer_size, ==, ss.buffer_size);
+        g_assert_cmpint(fs.level, ==, ss.level);
+    }
+    /* The next directory update keeps the newest copy it found. */
+    {
+        uint64_t before[2], after[2];
+
+        PredlogPiece piece = { "level", 5 };
+        PredlogEntry e = {
+            .type = PREDLOG_RECORD_TYPE_GUEST,
+            .level = PREDLOG_RECORD_LEVEL_SUMMARY,
+            .orig_len = 5, .pieces = &piece, .n_pieces = 1,
+            .max_stored = UINT32_MAX, .timestamp_ns = ++dst->now,
+        };
+
+        /* (a's newest copy is B, where dst's own add left A) */
+        dir_generations(dst, 0, before);
+        g_assert_cmpuint(before[1], >, before[0]);
+        g_assert_cmpint(predlog_recorder_log(dst->rec, 0, &e, dst->now, NULL),
+                        ==, PREDLOG_LOG_OK);
+        dir_generations(dst, 0, after);
+        g_assert_cmpuint(MAX(after[0], after[1]), ==,
+                         MAX(before[0], before[1]) + 1);
+        g_assert_cmpuint(MIN(after[0], after[1]), ==,
+                         MAX(before[0], before[1]));
+        g_assert_cmpint(predlog_recorder_log(src->rec, 0, &e, dst->now, NULL),
+                        ==, PREDLOG_LOG_OK);
+    }
+
+    /*
+     * Same write heads: the same records logged on both sides leave the
+     * same bytes (the directory aside, which holds wall-clock times).
+     */
+    for (int i = 0; i < 300; i++) {
+        uint8_t data[300];
+        PredlogPiece piece = { data, g_test_rand_int_range(0, 300) };
+        PredlogEntry e = {
+            .type = PREDLOG_RECORD_TYPE_NET_PACKET,
+            .orig_len = piece.len, .pieces = &piece, .n_pieces = 1,
+            .max_stored = UINT32_MAX, .timestamp_ns = ++dst->now,
+        };
+        int f = i % 3;
+        uint64_t s1, s2;
+
+        fill_random(data, piece.len);
+        g_assert_cmpint(predlog_recorder_log(src->rec, f, &e, dst->now, &s1),
+                        ==, PREDLOG_LOG_OK);
+        g_assert_cmpint(predlog_recorder_log(dst->rec, f, &e, dst->now, &s2),
+                        ==, PREDLOG_LOG_OK);
+        g_assert_cmpuint(s1, ==, s2);
+    }
+    g_assert_true(memcmp(src->region + DATA_OFF(4), dst->region + DATA_OFF(4),
+                         size - DATA_OFF(4)) == 0);
+    fx_free(src);
+    fx_free(dst);
+
+    /* And what dst logs itself reads back after what src did. */
+    src = fx_new(size, PREDLOG_POLICY_FIXED, 4, 0);
+    for (unsigned i = 0; i < 3; i++) {
+        fx_add(src, PREDLOG_FUNCTION_NET, names[i]);
+    }
+    for (int i = 0; i < 100; i++) {
+        fx_log(src, i % 2, g_test_rand_int_range(0, 1000));
+    }
+    dst = fx_migrate(src, PREDLOG_POLICY_FIXED, 4, 0, names, 3);
+    for (int i = 0; i < 30; i++) {
+        fx_log(dst, i % 3, g_test_rand_int_range(0, 1000));
+    }
+    fx_readback(dst, &rb);
+    for (int f = 0; f < 3; f++) {
+        assert_found_from(dst, &rb, f, dst->logged[f]->len -
+                          MIN(dst->logged[f]->len, 10) + 1);
+    }
+    readback_clear(&rb);
+    fx_free(src);
+    fx_free(dst);
+}
+
+static void test_adopt_dynamic(void)
+{
+    static const char *const names[] = { "a", "b", "c" };
+    const uint64_t unit = PREDLOG_RECORDER_MIN_BUFFER;
+    Fixture *src = fx_new(DATA_OFF(4) + 8 * unit, PREDLOG_POLICY_DYNAMIC, 4,
+                          unit);
+    Fixture *dst;
+    PredlogFunctionStats fs;
+    PredlogRecorderStats st;
+    Readback rb;
+
+    /* c exists only on the destination. */
+    fx_add(src, PREDLOG_FUNCTION_NET, "a");
+    fx_add(src, PREDLOG_FUNCTION_NET, "b");
+    for (int i = 0; i < 300; i++) {
+        fx_log(src, i % 5 ? 0 : 1, g_test_rand_int_range(100, 1500));
+    }
+    predlog_recorder_get_stats(src->rec, &st);
+    g_assert_cmpuint(st.evictions, >, 0);
+
+    dst = fx_migrate(src, PREDLOG_POLICY_DYNAMIC, 4, unit, names, 3);
+    /* Only the active buffers are held; the rest is free again. */
+    predlog_recorder_get_stats(dst->rec, &st);
+    g_assert_cmpuint(st.used, ==, 2 * unit);
+    g_assert_cmpuint(st.functions, ==, 3);
+    for (int f = 0; f < 3; f++) {
+        g_assert_true(predlog_recorder_get_function_stats(dst->rec, f, &fs));
+        g_assert_cmpuint(fs.last_seq, ==, dst->logged[f]->len);
+        g_assert_cmpuint(fs.buffers, ==, f < 2);
+    }
+    g_assert_cmpuint(active_offset(dst, 2), ==, 0);
+
+    for (int i = 0; i < 60; i++) {
+        fx_log(dst, i % 3, g_test_rand_int_range(100, 1500));
+    }
+    fx_readback(dst, &rb);
+    for (int f = 0; f < 3; f++) {
+        g_assert_cmpuint(rb.n_found[f], >, 0);
+        /* the newest records, without a gap, over the migration */
+        assert_found_from(dst, &rb, f, dst->logged[f]->len -
+                          MIN(dst->logged[f]->len, 12) + 1);
+    }
+    readback_clear(&rb);
+    fx_free(src);
+    fx_free(dst);
+}
+
+static void test_adopt_errors(void)
+{
+    static const char *const names[] = { "a", "b" };
+    static const char *const other[] = { "a", "x" };
+    const uint64_t size = DATA_OFF(4) + 4 * PREDLOG_RECORDER_MIN_BUFFER;
+    Fixture *src = fx_new(size, PREDLOG_POLICY_FIXED, 4, 0);
+    Fixture *dst;
+    GError *err = NULL;
+    PredlogFunctionStats fs;
+    struct {
+        PredlogPolicy policy;
+        uint32_t max_f;
+        const char *const *names;
+        unsigned n;
+        const char *what;
+    } bad[] = {
+        { PREDLOG_POLICY_DYNAMIC, 4, names, 2, "not laid out like" },
+        { PREDLOG_POLICY_FIXED, 3, names, 2, "not laid out like" },
+        { PREDLOG_POLICY_FIXED, 4, other, 2, "'b' (net) in the pool but 'x'" },
+        { PREDLOG_POLICY_FIXED, 4, names, 1, "does not have" },
+    };
+
+    fx_add(src, PREDLOG_FUNCTION_NET, "a");
+    fx_add(src, PREDLOG_FUNCTION_NET, "b");
+    for (int i = 0; i < 20; i++) {
+        fx_log(src, i % 2, 100);
+    }
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        dst = fx_new(size, bad[i].policy, bad[i].max_f, 0);
+        for (unsigned j = 0; j < bad[i].n; j++) {
+            fx_add(dst, PREDLOG_FUNCTION_NET, bad[i].names[j]);
+        }
+        fx_log(dst, 0, 10);
+        memcpy(dst->region, src->region, size);
+        g_assert_false(predlog_recorder_adopt(dst->rec, &err));
+        g_assert_nonnull(err);
+        if (!strstr(err->message, bad[i].what)) {
+            g_error("expected '%s' in: %s", bad[i].what, err->message);
+        }
+        g_test_message("%s", err->message);
+        g_clear_error(&err);
+        /* Unusable for logging, and says so by counting drops. */
+        g_assert_cmpint(fx_log_full(dst, 0, 10, 10,
+                                    PREDLOG_RECORD_LEVEL_FULL), ==,
+                        PREDLOG_LOG_DROPPED);
+        g_assert_true(predlog_recorder_get_function_stats(dst->rec, 0, &fs));
+        g_assert_cmpuint(fs.dropped, ==, 1);
+        g_assert_cmpuint(fs.buffers, ==, 0);
+        fx_free(dst);
+    }
+
+    /* Not a pool at all; then the right bytes arrive after all. */
+    dst = fx_new(size, PREDLOG_POLICY_FIXED, 4, 0);
+    fx_add(dst, PREDLOG_FUNCTION_NET, "a");
+    fx_add(dst, PREDLOG_FUNCTION_NET, "b");
+    memset(dst->region, 0, size);
+    g_assert_false(predlog_recorder_adopt(dst->rec, &err));
+    g_assert_nonnull(strstr(err->message, "no valid"));
+    g_clear_error(&err);
+    memcpy(dst->region, src->region, size);
+    /* A directory copy that lies about its buffer is refused too. */
+    {
+        uint8_t *e = dst->region + PREDLOG_POOL_SB_SIZE +
+                     PREDLOG_POOL_DIR_ENTRY_SIZE;  /* a, copy B (gen 2) */
+        uint8_t saved[PREDLOG_POOL_DIR_ENTRY_SIZE];
+        uint32_t crc;
+
+        memcpy(saved, e, sizeof(saved));
+        e[PREDLOG_POOL_DIR_OFF_BUF_OFFSET] += 8;
+        crc = GUINT32_TO_LE(predlog_crc32c(0, e, PREDLOG_POOL_DIR_OFF_CRC));
+        memcpy(e + PREDLOG_POOL_DIR_OFF_CRC, &crc, 4);
+        g_assert_false(predlog_recorder_adopt(dst->rec, &err));
+        g_assert_nonnull(strstr(err->message, "impossible active buffer"));
+        g_clear_error(&err);
+        memcpy(e, saved, sizeof(saved));
+    }
+    g_assert_true(predlog_recorder_adopt(dst->rec, &err));
+    g_assert_no_error(err);
+    g_assert_true(predlog_recorder_get_function_stats(dst->rec, 1, &fs));
+    g_assert_cmpuint(fs.last_seq, ==, 10);
+    {
+        PredlogPiece piece = { "hello", 5 };
+        PredlogEntry e = {
+            .type = PREDLOG_RECORD_TYPE_GUEST,
+            .orig_len = 5, .pieces = &piece, .n_pieces = 1,
+            .max_stored = UINT32_MAX,
+        };
+        uint64_t seq;
+
+        g_assert_cmpint(predlog_recorder_log(dst->rec, 1, &e, 1, &seq), ==,
+                        PREDLOG_LOG_OK);
+        g_assert_cmpuint(seq, ==, 11);
+    }
+    fx_free(src);
+    fx_free(dst);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1158,9 +1506,13 @@ int main(int argc, char **argv)
     g_test_add_func("/recorder/dynamic/eviction", test_dynamic_eviction);
     g_test_add_func("/recorder/dynamic/lru-last-use",
                     test_dynamic_lru_last_use);
+    g_test_add_func("/recorder/dynamic/reserve", test_dynamic_reserve);
     g_test_add_func("/recorder/dynamic/wrap-when-full",
                     test_dynamic_wrap_when_full);
     g_test_add_func("/recorder/dynamic/buffer-size",
                     test_dynamic_buffer_size);
+    g_test_add_func("/recorder/adopt/fixed", test_adopt_fixed);
+    g_test_add_func("/recorder/adopt/dynamic", test_adopt_dynamic);
+    g_test_add_func("/recorder/adopt/errors", test_adopt_errors);
     return g_test_run();
 }
