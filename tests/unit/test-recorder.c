@@ -393,6 +393,8 @@ static void test_format_layout(void)
     uint64_t i;
 
     g_assert_cmphex(le64_at(sb), ==, PREDLOG_POOL_MAGIC);
+    /* What a hex dump of a pool file shows. */
+    g_assert_cmpmem(sb, 8, "PLPOOL\0\1", 8);
     g_assert_cmpuint(le32_at(sb + PREDLOG_POOL_SB_OFF_VERSION), ==, 1);
     g_assert_cmpuint(le64_at(sb + PREDLOG_POOL_SB_OFF_POOL_SIZE), ==,
                      fx->size);
@@ -500,6 +502,8 @@ static void test_add_function(void)
     g_assert_cmpint(f->kind, ==, PREDLOG_FUNCTION_BLOCK);
     g_assert_cmpuint(f->buf_offset, ==, 0);
     g_assert_cmpuint(f->generation, ==, 1);
+    g_assert_cmpmem(fx->region + PREDLOG_POOL_SB_SIZE +
+                    2 * PREDLOG_POOL_DIR_ENTRY_SIZE, 4, "PLFN", 4);
     g_assert_cmpstr(predlog_image_function_by_id(img, 2)->name, ==, "guest");
     g_assert_null(predlog_image_function_by_id(img, 3));
     predlog_image_free(img);
