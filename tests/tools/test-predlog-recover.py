@@ -725,11 +725,13 @@ def usage(tap, tmp):
 
 def main():
     global RECOVER, MAKE_POOL, RST
-    if len(sys.argv) != 4:
-        sys.stderr.write("usage: %s PREDLOG-RECOVER MAKE-TEST-POOL RST\n" %
-                         sys.argv[0])
+    # TAP is the only output format; accept the flag GLib tests take
+    args = [a for a in sys.argv[1:] if a != "--tap"]
+    if len(args) != 3:
+        sys.stderr.write("usage: %s PREDLOG-RECOVER MAKE-TEST-POOL RST "
+                         "[--tap]\n" % sys.argv[0])
         return 2
-    RECOVER, MAKE_POOL, RST = (os.path.abspath(a) for a in sys.argv[1:])
+    RECOVER, MAKE_POOL, RST = (os.path.abspath(a) for a in args)
     tap = Tap()
     tmp = tempfile.mkdtemp(prefix="predlog-recover-test-")
     try:
