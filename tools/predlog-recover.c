@@ -33,6 +33,7 @@
 #include "hw/predlog/record.h"
 #include "hw/predlog/recorder.h"
 #include "hw/predlog/recovery.h"
+#include "hw/predlog/byteorder.h"
 
 #ifndef PREDLOG_VERSION
 #define PREDLOG_VERSION "unknown"
@@ -370,17 +371,6 @@ static void json_b64(GString *s, bool *first, const char *key,
     json_str(s, first, key, b64);
 }
 
-static uint32_t ld32(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-    return ld32(p) | (uint64_t)ld32(p + 4) << 32;
-}
-
 static const char *level_str(PredlogRecordLevel level)
 {
     switch (level) {
@@ -392,31 +382,6 @@ static const char *level_str(PredlogRecordLevel level)
         return "header";
     }
     return "unknown";
-}
-
-static const char *kind_str(PredlogFunctionKind kind)
-{
-    switch (kind) {
-    case PREDLOG_FUNCTION_NET:
-        return "net";
-    case PREDLOG_FUNCTION_BLOCK:
-        return "block";
-    case PREDLOG_FUNCTION_GUEST:
-        return "guest";
-    }
-    return "unknown";
-}
-
-static const char *policy_str(PredlogPolicy policy)
-{
-    switch (policy) {
-    case PREDLOG_POLICY_FIXED:
-        return "fixed";
-    case PREDLOG_POLICY_DYNAMIC:
-        return "dynamic";
-    default:
-        return "unknown";
-    }
 }
 
 static const char *block_op_str(uint32_t op)
@@ -592,11 +557,11 @@ static void block_fields(GString *s, bool *first, const PredlogRecordView *v)
         json_b64(s, first, "payload_b64", p, n);
         return;
     }
-    json_u64(s, first, "offset", ld64(p + PREDLOG_BLOCK_OFF_OFFSET));
-    json_u64(s, first, "bytes", ld64(p + PREDLOG_BLOCK_OFF_BYTES));
-    json_u64(s, first, "latency_ns", ld64(p + PREDLOG_BLOCK_OFF_LATENCY));
-    json_i64(s, first, "ret", (int32_t)ld32(p + PREDLOG_BLOCK_OFF_RET));
-    json_u64(s, first, "flags", ld32(p + PREDLOG_BLOCK_OFF_FLAGS));
+    json_u64(s, first, "offset", get_le64(p + PREDLOG_BLOCK_OFF_OFFSET));
+    json_u64(s, first, "bytes", get_le64(p + PREDLOG_BLOCK_OFF_BYTES));
+    json_u64(s, first, "latency_ns", get_le64(p + PREDLOG_BLOCK_OFF_LATENCY));
+    json_i64(s, first, "ret", (int32_t)get_le32(p + PREDLOG_BLOCK_OFF_RET));
+    json_u64(s, first, "flags", get_le32(p + PREDLOG_BLOCK_OFF_FLAGS));
     json_u64(s, first, "data_len", n - PREDLOG_BLOCK_EVENT_LEN);
     json_u64(s, first, "data_orig_len",
              v->hdr.orig_len - PREDLOG_BLOCK_EVENT_LEN);
@@ -619,7 +584,7 @@ static void guest_fields(GString *s, bool *first, const PredlogRecordView *v)
         json_b64(s, first, "payload_b64", p, n);
         return;
     }
-    json_u64(s, first, "guest_ts_ns", ld64(p));
+    json_u64(s, first, "guest_ts_ns", get_le64(p));
     msg = (const char *)p + PREDLOG_GUEST_PREFIX_LEN;
     len = n - PREDLOG_GUEST_PREFIX_LEN;
     if (!memchr(msg, '\0', len) && g_utf8_validate(msg, len, NULL)) {
@@ -822,7 +787,7 @@ static void print_table(Recovery *r)
     g_string_append(s, predlog_image_name(img)[0] ?
                     predlog_image_name(img) : "(unnamed)");
     g_string_append_printf(s, "\nPolicy:   %s\n",
-                           policy_str(predlog_image_policy(img)));
+                           predlog_policy_str(predlog_image_policy(img)));
     g_string_append_printf(s, "Size:     %" PRIu64 " bytes\n",
                            predlog_image_pool_size(img));
     g_string_append(s, "Created:  ");
@@ -838,7 +803,8 @@ static void print_table(Recovery *r)
 
         g_string_append_printf(s, "%4d  %-5s  %-*s  %10" PRIu64 "  %5"
                                PRIu64 "  %11" PRIu64 "  %s\n",
-                               fn->id, kind_str(fn->kind), name_w, fn->name,
+                               fn->id, predlog_function_kind_str(fn->kind),
+                               name_w, fn->name,
                                fn->committed, fn->torn, fn->overwritten,
                                fo->file_name ? fo->file_name : JSONL_NAME);
     }
@@ -877,7 +843,8 @@ static void print_json(Recovery *r)
         bool f = true;
 
         json_str(s, &f, "name", predlog_image_name(img));
-        json_str(s, &f, "policy", policy_str(predlog_image_policy(img)));
+        json_str(s, &f, "policy",
+                 predlog_policy_str(predlog_image_policy(img)));
         json_u64(s, &f, "size", predlog_image_pool_size(img));
         json_u64(s, &f, "created_ns", predlog_image_created_ns(img));
         append_json_key(s, &f, "created");
@@ -896,7 +863,7 @@ static void print_json(Recovery *r)
 
         g_string_append(s, i ? ",{" : "{");
         json_u64(s, &f, "id", fn->id);
-        json_str(s, &f, "kind", kind_str(fn->kind));
+        json_str(s, &f, "kind", predlog_function_kind_str(fn->kind));
         json_str(s, &f, "name", fn->name);
         json_str(s, &f, "level", level_str(fn->level));
         json_u64(s, &f, "committed", fn->committed);

@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "record.h"
+#include "byteorder.h"
 
 /*
  * PREDLOG_CRC32C_PORTABLE_ONLY builds the code non-x86 hosts get, so that
@@ -287,48 +288,6 @@ bool predlog_crc32c_accelerated(void)
 /* ------------------------------------------------------------------ */
 /* Record codec                                                        */
 /* ------------------------------------------------------------------ */
-
-static inline void put_le16(uint8_t *p, uint16_t v)
-{
-    v = GUINT16_TO_LE(v);
-    memcpy(p, &v, sizeof(v));
-}
-
-static inline void put_le32(uint8_t *p, uint32_t v)
-{
-    v = GUINT32_TO_LE(v);
-    memcpy(p, &v, sizeof(v));
-}
-
-static inline void put_le64(uint8_t *p, uint64_t v)
-{
-    v = GUINT64_TO_LE(v);
-    memcpy(p, &v, sizeof(v));
-}
-
-static inline uint16_t get_le16(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return GUINT16_FROM_LE(v);
-}
-
-static inline uint32_t get_le32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return GUINT32_FROM_LE(v);
-}
-
-static inline uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return GUINT64_FROM_LE(v);
-}
 
 static inline size_t align8(size_t v)
 {

@@ -55,6 +55,7 @@
 #include "pool.h"
 #include "record.h"
 #include "recorder.h"
+#include "byteorder.h"
 
 #define DIR_OFFSET          PREDLOG_POOL_SB_SIZE
 #define DIR_ALIGN           4096u
@@ -138,24 +139,6 @@ enum {
 static GQuark recorder_error_quark(void)
 {
     return g_quark_from_static_string("predlog-recorder-error-quark");
-}
-
-static inline void put_le16(uint8_t *p, uint16_t v)
-{
-    v = GUINT16_TO_LE(v);
-    memcpy(p, &v, sizeof(v));
-}
-
-static inline void put_le32(uint8_t *p, uint32_t v)
-{
-    v = GUINT32_TO_LE(v);
-    memcpy(p, &v, sizeof(v));
-}
-
-static inline void put_le64(uint8_t *p, uint64_t v)
-{
-    v = GUINT64_TO_LE(v);
-    memcpy(p, &v, sizeof(v));
 }
 
 static uint64_t wall_clock_ns(void)
@@ -647,30 +630,6 @@ PredlogLogResult predlog_recorder_log(PredlogRecorder *rec, int func_id,
 
 /* Owner of the fillers adopt places active buffers with. */
 #define ADOPT_FILLER_OWNER  (PREDLOG_POOL_OWNER_NONE - 1)
-
-static inline uint16_t get_le16(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return GUINT16_FROM_LE(v);
-}
-
-static inline uint32_t get_le32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return GUINT32_FROM_LE(v);
-}
-
-static inline uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return GUINT64_FROM_LE(v);
-}
 
 /* What adopt learns about one function from the region. */
 typedef struct AdoptFunction {

@@ -28,6 +28,7 @@
 #include "record.h"
 #include "recorder.h"
 #include "recovery.h"
+#include "byteorder.h"
 
 struct PredlogImage {
     const uint8_t *base;
@@ -46,30 +47,6 @@ struct PredlogImage {
 GQuark predlog_recovery_error_quark(void)
 {
     return g_quark_from_static_string("predlog-recovery-error-quark");
-}
-
-static inline uint16_t get_le16(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return GUINT16_FROM_LE(v);
-}
-
-static inline uint32_t get_le32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return GUINT32_FROM_LE(v);
-}
-
-static inline uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return GUINT64_FROM_LE(v);
 }
 
 /* Copy a NUL-padded on-pool name; stops at the first NUL, always ends. */
