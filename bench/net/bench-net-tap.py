@@ -87,80 +87,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Console:
-    """The guest's serial console over a unix socket: type and read."""
-
-    def __init__(self, path, timeout=30.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        self.buf = ''
-        self.lock = threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        self.serial = 0
-
-    def _read(self):
-        while True:
-            try:
-                data = self.sock.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            with self.lock:
-                self.buf += data.decode('utf-8', 'replace')
-
-    def text(self):
-        with self.lock:
-            return self.buf
-
-    def wait_for(self, regex, timeout=60.0, start=0):
-        pattern = re.compile(regex)
-        deadline = time.monotonic() + timeout
-        while True:
-            m = pattern.search(self.text(), start)
-            if m:
-                return m
-            if time.monotonic() > deadline:
-                raise TimeoutError('no %r on the guest console after %g s; '
-                                   'it ends with:\n%s'
-                                   % (regex, timeout, self.text()[-2000:]))
-            time.sleep(0.02)
-
-    def start(self, command):
-        """Type @command; return a handle for finish()."""
-        self.serial += 1
-        tag = 'bn%d' % self.serial
-        start = len(self.text())
-        # The typed line is echoed back; quoting keeps the markers the
-        # command prints ('@@bnN', 'bnN rc=') out of that echo.
-        self.sock.sendall(('echo "@@""%s"; %s; echo "%s rc=$?"\n'
-                           % (tag, command, tag)).encode())
-        return tag, start
-
-    def finish(self, handle, timeout=120.0):
-        """Wait for a start()ed command; return (status, its output)."""
-        tag, start = handle
-        m = self.wait_for(r'%s rc=(\d+)' % tag, timeout, start)
-        b = self.wait_for(r'@@%s\r?\n' % tag, 1, start)
-        return int(m.group(1)), self.text()[b.end():m.start()]
-
-    def run(self, command, timeout=120.0):
-        return self.finish(self.start(command), timeout)
-
-    def close(self):
-        self.sock.close()
-
-
 class BenchVM:
     """One configuration's VM, its console and its host-side ports."""
 
@@ -191,7 +117,7 @@ class BenchVM:
 
     def boot(self):
         self.vm.launch()
-        self.console = Console(self.vm.console_socket)
+        self.console = predlog_vm.Console(self.vm.console_socket)
         self.console.wait_for(r'predlog-guest: recorder (ready|failed.*)',
                               timeout=120)
         if 'predlog-guest: recorder ready' not in self.console.text():

@@ -23,13 +23,10 @@ each function's records, at most one torn record, and a readable pcap.
 
 import json
 import os
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
@@ -46,68 +43,6 @@ def recover_binary():
     return os.environ.get('PREDLOG_RECOVER',
                           os.path.join(REPO, 'build', 'core', 'tools',
                                        'predlog-recover'))
-
-
-class Console:
-    """The guest's serial console over a unix socket: type and read."""
-
-    def __init__(self, path, timeout=30.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        self.buf = ''
-        self.lock = threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        while True:
-            try:
-                data = self.sock.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            with self.lock:
-                self.buf += data.decode('utf-8', 'replace')
-
-    def text(self):
-        with self.lock:
-            return self.buf
-
-    def wait_for(self, regex, timeout=60.0, start=0):
-        pattern = re.compile(regex)
-        deadline = time.monotonic() + timeout
-        while True:
-            m = pattern.search(self.text(), start)
-            if m:
-                return m
-            if time.monotonic() > deadline:
-                raise TimeoutError('no %r on the guest console after %g s; '
-                                   'it ends with:\n%s'
-                                   % (regex, timeout, self.text()[-2000:]))
-            time.sleep(0.1)
-
-    def run(self, command, timeout=120.0):
-        """Run @command in the guest shell; return its exit status."""
-        tag = 'done-%d' % int(time.monotonic() * 1000)
-        start = len(self.text())
-        self.sock.sendall(('%s; echo "%s rc=$?"\n' % (command, tag))
-                          .encode())
-        # the echo of the typed line contains the tag too, but not "rc=N"
-        m = self.wait_for(r'%s rc=(\d+)' % tag, timeout, start)
-        return int(m.group(1))
-
-    def close(self):
-        self.sock.close()
 
 
 class RecorderTest(unittest.TestCase):
@@ -158,12 +93,12 @@ class RecorderTest(unittest.TestCase):
         self.vm = predlog_vm.VM(mode='recorder', args=args, console='socket',
                                 name='rec')
         self.vm.launch()
-        self.console = Console(self.vm.console_socket)
+        self.console = predlog_vm.Console(self.vm.console_socket)
         self.console.wait_for(r'predlog-guest: recorder (ready|failed.*)',
                               timeout=90)
         self.assertIn('predlog-guest: recorder ready', self.console.text())
         # the shell comes up right after; make sure it takes input
-        self.assertEqual(self.console.run('true', timeout=60), 0)
+        self.assertEqual(self.console.run('true', timeout=60)[0], 0)
 
     def functions(self):
         info = self.vm.cmd('query-predlog')[0]
@@ -207,10 +142,10 @@ class RecorderTest(unittest.TestCase):
         self.start()
         count = 200
         self.assertEqual(self.console.run('predlog-log -n %d e2e-record'
-                                          % count), 0)
+                                          % count)[0], 0)
         self.assertEqual(self.console.run('predlog-log -s err -f 0 '
-                                          '"last words"'), 0)
-        self.assertEqual(self.console.run('ping -c 3 10.0.2.2'), 0)
+                                          '"last words"')[0], 0)
+        self.assertEqual(self.console.run('ping -c 3 10.0.2.2')[0], 0)
         for cmd in ('write -P 0x5a 0 4096', 'read 0 4096',
                     'write -z 65536 4096', 'discard 65536 4096', 'flush'):
             out = self.vm.cmd('human-monitor-command',
@@ -267,10 +202,18 @@ class RecorderTest(unittest.TestCase):
     def test_kill_while_logging(self):
         self.start(policy='fixed')
         # log as fast as the guest can, in the background, plus traffic
-        self.console.run('(predlog-log -n 1000000 storm >/dev/null 2>&1 &)')
-        self.console.run('(ping -i 0.2 10.0.2.2 >/dev/null 2>&1 &)')
+        self.assertEqual(self.console.run(
+            '(predlog-log -n 1000000 storm >/dev/null 2>&1 &)')[0], 0)
+        self.assertEqual(self.console.run(
+            '(ping -i 0.2 10.0.2.2 >/dev/null 2>&1 &)')[0], 0)
         deadline = time.monotonic() + 60
-        while self.functions()['guest0']['records'] < 300:
+        # kill only once both functions are busy, so that both are cut
+        # somewhere in the middle of their stream
+        while True:
+            funcs = self.functions()
+            if (funcs['guest0']['records'] >= 300 and
+                    funcs['net0']['records'] >= 2):
+                break
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.2)
         _, summary, records = self.kill_and_recover()
