@@ -588,6 +588,8 @@ const char *predlog_record_type_str(PredlogRecordType type)
         return "guest";
     case PREDLOG_RECORD_TYPE_SUMMARY:
         return "summary";
+    case PREDLOG_RECORD_TYPE_CHUNK:
+        return "chunk";
     }
     return "unknown";
 }

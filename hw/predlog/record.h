@@ -141,7 +141,8 @@ typedef enum PredlogRecordType {
     PREDLOG_RECORD_TYPE_BLOCK_REQUEST = 2,
     PREDLOG_RECORD_TYPE_GUEST = 3,
     PREDLOG_RECORD_TYPE_SUMMARY = 4,
-    PREDLOG_RECORD_TYPE__MAX = PREDLOG_RECORD_TYPE_SUMMARY,
+    PREDLOG_RECORD_TYPE_CHUNK = 5,
+    PREDLOG_RECORD_TYPE__MAX = PREDLOG_RECORD_TYPE_CHUNK,
 } PredlogRecordType;
 
 /*
@@ -156,8 +157,19 @@ typedef enum PredlogRecordType {
  * GUEST          aux: syslog severity 0..7 the guest gave.  Payload: the
  *                guest's 8-byte timestamp (ns, the guest's clock), then
  *                the bytes the guest submitted (cut); orig_len counts both.
- * SUMMARY        aux: type of the records summarised.  Payload: defined by
- *                the granularity policy (docs/specs/predlog.rst).
+ * SUMMARY        aux: type of the records summarised.  Payload: a
+ *                PredlogSummary (summary.h) of the records with sequence
+ *                numbers [first_seq, last_seq]; the header's seq is
+ *                last_seq.  Those sequence numbers have no record of
+ *                their own.
+ * CHUNK          aux: PredlogChunkCodec.  Payload: a run of complete
+ *                records of the same function, back to back as they were
+ *                in its fast-tier buffer (orig_len bytes), compressed by
+ *                the codec (stored_len bytes; CODEC_NONE: stored as is).
+ *                The header's seq is the highest seq inside, its
+ *                timestamp the newest record's.  A chunk is a container,
+ *                not a record: readers unpack it and treat the records
+ *                inside like records found in the pool.
  */
 typedef enum PredlogNetDirection {
     PREDLOG_NET_FROM_GUEST = 1,     /* sent by the guest's NIC */
@@ -180,6 +192,24 @@ typedef enum PredlogBlockOp {
 #define PREDLOG_BLOCK_OFF_FLAGS         28  /* u32 BdrvRequestFlags */
 
 #define PREDLOG_GUEST_PREFIX_LEN        8   /* u64 guest timestamp */
+
+/* Codec of a CHUNK record's payload (aux). */
+typedef enum PredlogChunkCodec {
+    PREDLOG_CHUNK_CODEC_NONE = 0,
+    PREDLOG_CHUNK_CODEC_ZSTD = 1,
+    PREDLOG_CHUNK_CODEC__MAX = PREDLOG_CHUNK_CODEC_ZSTD,
+} PredlogChunkCodec;
+
+/*
+ * Payload bytes a record keeps at PREDLOG_RECORD_LEVEL_HEADER, by type:
+ * a frame's protocol headers (Ethernet, a VLAN tag, IPv6 or IPv4 with
+ * options, TCP with options fit in 128 bytes), a block request's event
+ * without its data, a guest record's timestamp and the start of its text.
+ * orig_len keeps the true length.
+ */
+#define PREDLOG_HEADER_LEN_NET          128
+#define PREDLOG_HEADER_LEN_BLOCK        PREDLOG_BLOCK_EVENT_LEN
+#define PREDLOG_HEADER_LEN_GUEST        (PREDLOG_GUEST_PREFIX_LEN + 56)
 
 /* Granularity the record was logged at (flags bits 0-1). */
 typedef enum PredlogRecordLevel {

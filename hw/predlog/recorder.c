@@ -51,11 +51,20 @@
 
 #include <string.h>
 #include <glib.h>
+#include <zstd.h>
 
 #include "pool.h"
 #include "record.h"
 #include "recorder.h"
+#include "summary.h"
 #include "byteorder.h"
+
+/*
+ * zstd level of the cold tier: level 1 compresses typical log data 2-4x
+ * at several hundred MB/s, so ageing a buffer costs a fraction of what
+ * writing its records did; higher levels gain little on such data.
+ */
+#define PREDLOG_ZSTD_LEVEL          1
 
 #define DIR_OFFSET          PREDLOG_POOL_SB_SIZE
 #define DIR_ALIGN           4096u
@@ -80,6 +89,7 @@ G_STATIC_ASSERT(PREDLOG_RECORDER_MAX_FUNCTIONS <= UINT16_MAX);
 typedef struct RecBuffer {
     uint64_t offset;
     uint64_t size;
+    bool cold;                  /* a cold-tier buffer (chunks) */
 } RecBuffer;
 
 typedef struct RecFunction {
@@ -97,8 +107,24 @@ typedef struct RecFunction {
     uint64_t dropped;
     uint64_t wraps;
     uint64_t buffer_size;       /* DYNAMIC: size of the next buffer */
-    GArray *buffers;            /* RecBuffer: every buffer held, active too */
+    GArray *buffers;            /* RecBuffer: held, oldest first, active too */
     uint64_t held;              /* bytes of those */
+    uint64_t by_level[PREDLOG_RECORD_LEVEL__MAX + 1];
+
+    /* Cold tier: the buffer chunks are appended to (0: none yet). */
+    uint64_t cold_off;
+    uint64_t cold_size;
+    uint64_t cold_head;
+    uint64_t cold_held;         /* bytes of cold buffers held */
+    uint64_t cold_budget;       /* 0: no limit */
+    uint64_t chunks;
+    uint64_t chunk_in;
+    uint64_t chunk_out;
+    uint64_t lost_laps;
+
+    /* SUMMARY level: records counted since the last summary was written. */
+    PredlogSummary pending;
+    PredlogRecordType pending_type;
     PredlogFunctionKind kind;
     uint64_t generation;
     unsigned dir_copy;          /* 0 (A) or 1 (B): holds generation */
@@ -122,6 +148,12 @@ struct PredlogRecorder {
     uint64_t pinned;            /* bytes of active buffers */
     uint32_t unborn;            /* slots whose function has no buffer yet */
     bool broken;                /* a failed adopt: log nothing */
+
+    PredlogCompression compression;
+    uint64_t cold_segment;
+    ZSTD_CCtx *zctx;            /* reused for every chunk */
+    uint8_t *zbuf;              /* compressed chunk scratch */
+    size_t zbuf_size;
 };
 
 /*
@@ -260,6 +292,12 @@ PredlogRecorder *predlog_recorder_new(void *base, uint64_t size,
                     PREDLOG_RECORDER_MAX_FUNCTIONS);
         return NULL;
     }
+    if ((unsigned)cfg->compression >= PREDLOG_COMPRESSION__MAX) {
+        g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
+                    "predlog recorder: unknown compression %d",
+                    (int)cfg->compression);
+        return NULL;
+    }
     if (cfg->name && strlen(cfg->name) > PREDLOG_POOL_NAME_MAX) {
         g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
                     "predlog recorder: name '%s' is longer than %u bytes",
@@ -315,6 +353,19 @@ PredlogRecorder *predlog_recorder_new(void *base, uint64_t size,
     g_assert(rec->pool);
     rec->funcs = g_new0(RecFunction, cfg->max_functions);
     rec->unborn = cfg->max_functions;
+    rec->compression = cfg->policy == PREDLOG_POLICY_DYNAMIC ?
+                       cfg->compression : PREDLOG_COMPRESSION_NONE;
+    rec->cold_segment = cfg->cold_segment ?
+                        cfg->cold_segment : PREDLOG_RECORDER_COLD_SEGMENT;
+    rec->cold_segment = MIN(MAX(POOL_ROUND_UP(rec->cold_segment),
+                                (uint64_t)PREDLOG_RECORDER_MIN_BUFFER),
+                            data_size);
+    if (rec->compression == PREDLOG_COMPRESSION_ZSTD) {
+        rec->zctx = ZSTD_createCCtx();
+        g_assert(rec->zctx);
+        ZSTD_CCtx_setParameter(rec->zctx, ZSTD_c_compressionLevel,
+                               PREDLOG_ZSTD_LEVEL);
+    }
 
     /*
      * Zero everything: unused directory slots must not hold stale
@@ -335,6 +386,8 @@ void predlog_recorder_free(PredlogRecorder *rec)
     }
     g_free(rec->funcs);
     predlog_pool_free_all(rec->pool);
+    ZSTD_freeCCtx(rec->zctx);
+    g_free(rec->zbuf);
     g_free(rec);
 }
 
@@ -377,6 +430,7 @@ int predlog_recorder_add_function(PredlogRecorder *rec,
     f->created_ns = wall_clock_ns();
     f->buffers = g_array_new(false, false, sizeof(RecBuffer));
     f->dir_copy = 1;            /* so that generation 1 goes to copy A */
+    predlog_summary_reset(&f->pending);
     dir_publish(rec, rec->n_functions);
     return rec->n_functions++;
 }
@@ -398,42 +452,89 @@ void predlog_recorder_set_buffer_size(PredlogRecorder *rec, int func_id,
 /* ------------------------------------------------------------------ */
 
 /* The allocator took a buffer a function had given up: forget it. */
+static RecBuffer *find_buffer(RecFunction *f, uint64_t offset, guint *index)
+{
+    for (guint i = 0; i < f->buffers->len; i++) {
+        RecBuffer *b = &g_array_index(f->buffers, RecBuffer, i);
+
+        if (b->offset == offset) {
+            if (index) {
+                *index = i;
+            }
+            return b;
+        }
+    }
+    return NULL;
+}
+
+/* Drop @offset from the function's books (the allocator no longer has it). */
+static void buffer_forget(RecFunction *f, uint64_t offset)
+{
+    guint i;
+    RecBuffer *b = find_buffer(f, offset, &i);
+
+    /* Only what we allocated is ever freed or evicted. */
+    g_assert(b);
+    f->held -= b->size;
+    if (b->cold) {
+        f->cold_held -= b->size;
+    }
+    if (offset == f->cold_off) {
+        f->cold_off = 0;
+    }
+    /* Keep the order: the oldest cold buffer goes first when trimming. */
+    g_array_remove_index(f->buffers, i);
+}
+
 static void buffer_evicted(void *opaque, uint64_t offset,
                            uint64_t size G_GNUC_UNUSED, uint32_t owner)
 {
     PredlogRecorder *rec = opaque;
-    RecFunction *f;
 
     rec->evictions++;
-    if (owner >= rec->n_functions) {
-        return;
+    if (owner < rec->n_functions) {
+        buffer_forget(&rec->funcs[owner], offset);
     }
-    f = &rec->funcs[owner];
-    for (unsigned i = 0; i < f->buffers->len; i++) {
-        RecBuffer *b = &g_array_index(f->buffers, RecBuffer, i);
+}
 
-        if (b->offset == offset) {
-            f->held -= b->size;
-            g_array_remove_index_fast(f->buffers, i);
-            return;
-        }
+/* Give a buffer that is not active back to the allocator. */
+static void buffer_release(PredlogRecorder *rec, unsigned id, uint64_t off)
+{
+    buffer_forget(&rec->funcs[id], off);
+    if (!predlog_pool_release(rec->pool, off)) {
+        g_assert_not_reached();
     }
-    /* The allocator only evicts what we allocated. */
-    g_assert_not_reached();
+}
+
+/*
+ * Allocate @size bytes for function @id, evicting least recently used
+ * buffers if need be.  @least (<= @size) is the smallest size that will
+ * do; it is tried when @size cannot be had.
+ */
+static bool buffer_alloc(PredlogRecorder *rec, unsigned id, uint64_t size,
+                         uint64_t least, uint64_t now_ns, uint64_t *off)
+{
+    return predlog_pool_alloc(rec->pool, size, id, now_ns, true,
+                              buffer_evicted, rec, off) ||
+           (least < size &&
+            predlog_pool_alloc(rec->pool, least, id, now_ns, true,
+                               buffer_evicted, rec, off));
 }
 
 /*
  * Make @off the function's active buffer: zero it, name it in the
  * directory (in that order, so a reader never finds stale bytes in a
- * buffer the directory names), then let the old one go.
+ * buffer the directory names), then let the old one go: it stays as
+ * history, evictable, unless @release_old (its records were aged into
+ * the cold tier), in which case its space is freed.
  */
 static void buffer_switch(PredlogRecorder *rec, unsigned id, uint64_t off,
-                          uint64_t now_ns)
+                          uint64_t now_ns, bool release_old)
 {
     RecFunction *f = &rec->funcs[id];
     uint64_t size = 0, old = f->buf_offset, old_size = f->buf_size;
     bool had = f->buf != NULL;
-    RecBuffer b;
+    RecBuffer b = { 0 };
 
     predlog_pool_lookup(rec->pool, off, &size, NULL);
     predlog_pool_pin(rec->pool, off, true);
@@ -451,6 +552,9 @@ static void buffer_switch(PredlogRecorder *rec, unsigned id, uint64_t off,
         predlog_pool_touch(rec->pool, old, now_ns);
         predlog_pool_pin(rec->pool, old, false);
         rec->pinned -= old_size;
+        if (release_old) {
+            buffer_release(rec, id, old);
+        }
     } else {
         rec->unborn--;
     }
@@ -478,6 +582,204 @@ static void wrap(RecFunction *f)
     f->wraps++;
 }
 
+/* ------------------------------------------------------------------ */
+/* Cold tier                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Give up the function's oldest cold buffers until @extra more fit its budget. */
+static void cold_trim(PredlogRecorder *rec, unsigned id, uint64_t extra)
+{
+    RecFunction *f = &rec->funcs[id];
+
+    while (f->cold_budget && f->cold_held + extra > f->cold_budget) {
+        RecBuffer *oldest = NULL;
+
+        for (guint i = 0; i < f->buffers->len && !oldest; i++) {
+            RecBuffer *b = &g_array_index(f->buffers, RecBuffer, i);
+
+            if (b->cold) {
+                oldest = b;
+            }
+        }
+        if (!oldest) {
+            return;
+        }
+        buffer_release(rec, id, oldest->offset);
+    }
+}
+
+/* Start a new cold buffer with room for a chunk of @need bytes. */
+static bool cold_new(PredlogRecorder *rec, unsigned id, uint64_t need,
+                     uint64_t now_ns)
+{
+    RecFunction *f = &rec->funcs[id];
+    uint64_t size = POOL_ROUND_UP(MAX(rec->cold_segment, need));
+    uint64_t off;
+    RecBuffer b = { 0 };
+
+    if (size > rec->data_size) {
+        return false;
+    }
+    cold_trim(rec, id, size);
+    if (!buffer_alloc(rec, id, size, POOL_ROUND_UP(need), now_ns, &off)) {
+        return false;
+    }
+    predlog_pool_lookup(rec->pool, off, &size, NULL);
+    /* record.h's torn-write detection works against zeroes */
+    memset(rec->base + off, 0, size);
+    f->cold_off = off;
+    f->cold_size = size;
+    f->cold_head = 0;
+    b.offset = off;
+    b.size = size;
+    b.cold = true;
+    g_array_append_val(f->buffers, b);
+    f->held += size;
+    f->cold_held += size;
+    return true;
+}
+
+/* Compress @len bytes of whole records into one CHUNK in the cold tier. */
+static bool cold_append(PredlogRecorder *rec, unsigned id,
+                        const uint8_t *raw, size_t len, uint64_t last_seq,
+                        uint64_t last_ts, uint64_t now_ns)
+{
+    RecFunction *f = &rec->funcs[id];
+    PredlogRecordHeader hdr = { 0 };
+    const uint8_t *payload = raw;
+    size_t stored = len, need, bound = ZSTD_compressBound(len);
+    PredlogChunkCodec codec = PREDLOG_CHUNK_CODEC_NONE;
+
+    if (bound > rec->zbuf_size) {
+        rec->zbuf = g_realloc(rec->zbuf, bound);
+        rec->zbuf_size = bound;
+    }
+    if (rec->compression == PREDLOG_COMPRESSION_ZSTD) {
+        size_t z = ZSTD_compress2(rec->zctx, rec->zbuf, rec->zbuf_size,
+                                  raw, len);
+
+        /* Incompressible (or a zstd failure): store the bytes as they are. */
+        if (!ZSTD_isError(z) && z < len) {
+            payload = rec->zbuf;
+            stored = z;
+            codec = PREDLOG_CHUNK_CODEC_ZSTD;
+        }
+    }
+    need = predlog_record_size(stored);
+    if (!need || len > PREDLOG_RECORD_MAX_PAYLOAD) {
+        return false;
+    }
+    if (!f->cold_off || need > f->cold_size - f->cold_head) {
+        if (!cold_new(rec, id, need, now_ns)) {
+            return false;
+        }
+    }
+    hdr.type = PREDLOG_RECORD_TYPE_CHUNK;
+    hdr.level = PREDLOG_RECORD_LEVEL_FULL;
+    hdr.func_id = id;
+    hdr.orig_len = len;
+    hdr.stored_len = stored;
+    hdr.seq = last_seq;
+    hdr.timestamp_ns = last_ts;
+    hdr.aux = codec;
+    if (!predlog_record_encode(rec->base + f->cold_off + f->cold_head,
+                               f->cold_size - f->cold_head, &hdr, payload)) {
+        g_assert_not_reached();
+    }
+    f->cold_head += need;
+    predlog_pool_touch(rec->pool, f->cold_off, now_ns);
+    f->chunks++;
+    f->chunk_in += len;
+    f->chunk_out += need;
+    return true;
+}
+
+/*
+ * Age the records of the function's active buffer into its cold tier, in
+ * chunks of at most about one cold segment of input.  True if all of
+ * them are in the cold tier now (or there was nothing to age).
+ */
+static bool age_active(PredlogRecorder *rec, unsigned id, uint64_t now_ns)
+{
+    RecFunction *f = &rec->funcs[id];
+    uint64_t max_in = rec->cold_segment - PREDLOG_RECORD_MIN_SIZE;
+    uint64_t pos = 0;
+
+    if (rec->compression == PREDLOG_COMPRESSION_NONE || !f->buf) {
+        return false;
+    }
+    while (pos < f->head) {
+        uint64_t start = pos, last_seq = 0, last_ts = 0;
+
+        /* Our own records, back to back: step by their sizes. */
+        while (pos < f->head) {
+            const uint8_t *r = f->buf + pos;
+            size_t size = predlog_record_size(
+                get_le32(r + PREDLOG_RECORD_OFF_STORED_LEN));
+
+            g_assert(size && size <= f->head - pos);
+            if (pos > start && pos + size - start > max_in) {
+                break;
+            }
+            last_seq = get_le64(r + PREDLOG_RECORD_OFF_SEQ);
+            last_ts = get_le64(r + PREDLOG_RECORD_OFF_TIMESTAMP);
+            pos += size;
+        }
+        if (!cold_append(rec, id, f->buf + start, pos - start, last_seq,
+                         last_ts, now_ns)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * The active buffer the function should get now, within what active
+ * buffers may pin: 0 if none can be had.
+ */
+static uint64_t active_size_wanted(PredlogRecorder *rec, unsigned id,
+                                   uint64_t size)
+{
+    RecFunction *f = &rec->funcs[id];
+    uint64_t keep, others, want;
+
+    /*
+     * What the new active buffer may take so that the active buffers
+     * leave PREDLOG_RECORDER_MIN_BUFFER for every other slot that has
+     * none yet.
+     */
+    keep = (uint64_t)(rec->unborn - (f->buf ? 0 : 1)) *
+           PREDLOG_RECORDER_MIN_BUFFER;
+    others = rec->pinned - (f->buf ? f->buf_size : 0);
+    if (size > rec->data_size || others + keep >= rec->data_size) {
+        return 0;
+    }
+    want = POOL_ROUND_UP(MAX(f->buffer_size, size));
+    return MIN(want, POOL_ROUND_DOWN(rec->data_size - others - keep));
+}
+
+/*
+ * Move the function to a new active buffer of @want bytes (at least
+ * @least), ageing the current one's records into the cold tier first when
+ * there is one.  False if no buffer could be had.
+ */
+static bool active_replace(PredlogRecorder *rec, unsigned id, uint64_t want,
+                           uint64_t least, uint64_t now_ns)
+{
+    RecFunction *f = &rec->funcs[id];
+    bool aged = f->buf && age_active(rec, id, now_ns);
+    uint64_t off;
+
+    if (f->buf && !aged && rec->compression != PREDLOG_COMPRESSION_NONE) {
+        f->lost_laps++;
+    }
+    if (least > want || !buffer_alloc(rec, id, want, least, now_ns, &off)) {
+        return false;
+    }
+    buffer_switch(rec, id, off, now_ns, aged);
+    return true;
+}
+
 /*
  * Find room for a record of @size bytes that does not fit at the write
  * head: a new buffer or a wrap.  False if the record cannot be stored.
@@ -486,7 +788,7 @@ static bool make_room(PredlogRecorder *rec, unsigned id, uint64_t size,
                       uint64_t now_ns)
 {
     RecFunction *f = &rec->funcs[id];
-    uint64_t off, want, least, keep, others;
+    uint64_t off, want, least;
 
     if (G_UNLIKELY(rec->broken)) {
         /* adopt failed and dropped every buffer: nothing to write into */
@@ -499,7 +801,7 @@ static bool make_room(PredlogRecorder *rec, unsigned id, uint64_t size,
                                     false, NULL, NULL, &off)) {
                 g_assert_not_reached();
             }
-            buffer_switch(rec, id, off, now_ns);
+            buffer_switch(rec, id, off, now_ns, false);
             if (size <= f->buf_size) {
                 return true;
             }
@@ -511,28 +813,19 @@ static bool make_room(PredlogRecorder *rec, unsigned id, uint64_t size,
         return true;
     }
 
-    /*
-     * What the new active buffer may take so that the active buffers
-     * leave PREDLOG_RECORDER_MIN_BUFFER for every other slot that has
-     * none yet.
-     */
-    keep = (uint64_t)(rec->unborn - (f->buf ? 0 : 1)) *
-           PREDLOG_RECORDER_MIN_BUFFER;
-    others = rec->pinned - (f->buf ? f->buf_size : 0);
-    if (size <= rec->data_size && others + keep < rec->data_size) {
-        want = POOL_ROUND_UP(MAX(f->buffer_size, size));
-        want = MIN(want, POOL_ROUND_DOWN(rec->data_size - others - keep));
-        least = POOL_ROUND_UP(MAX((uint64_t)PREDLOG_RECORDER_MIN_BUFFER,
-                                  size));
-        if ((least <= want &&
-             predlog_pool_alloc(rec->pool, want, id, now_ns, true,
-                                buffer_evicted, rec, &off)) ||
-            (least < want &&
-             predlog_pool_alloc(rec->pool, least, id, now_ns, true,
-                                buffer_evicted, rec, &off))) {
-            buffer_switch(rec, id, off, now_ns);
-            return true;
+    want = active_size_wanted(rec, id, size);
+    least = POOL_ROUND_UP(MAX((uint64_t)PREDLOG_RECORDER_MIN_BUFFER, size));
+    if (rec->compression != PREDLOG_COMPRESSION_NONE && f->buf &&
+        f->buf_size == want) {
+        /* The right size already: age its records and start a new lap. */
+        if (!age_active(rec, id, now_ns)) {
+            f->lost_laps++;
         }
+        wrap(f);
+        return true;
+    }
+    if (want && active_replace(rec, id, want, least, now_ns)) {
+        return true;
     }
     if (f->buf && size <= f->buf_size) {
         wrap(f);
@@ -541,18 +834,168 @@ static bool make_room(PredlogRecorder *rec, unsigned id, uint64_t size,
     return false;
 }
 
+bool predlog_recorder_resize_now(PredlogRecorder *rec, int func_id,
+                                 uint64_t now_ns)
+{
+    RecFunction *f;
+    uint64_t want;
+
+    if (func_id < 0 || (unsigned)func_id >= rec->n_functions ||
+        rec->policy != PREDLOG_POLICY_DYNAMIC || rec->broken) {
+        return false;
+    }
+    f = &rec->funcs[func_id];
+    if (!f->buf) {
+        return false;           /* its first record will get the size */
+    }
+    if (f->buf_size == f->buffer_size) {
+        return true;
+    }
+    want = active_size_wanted(rec, func_id, 0);
+    return want == f->buffer_size &&
+           active_replace(rec, func_id, want, want, now_ns);
+}
+
+void predlog_recorder_set_cold_budget(PredlogRecorder *rec, int func_id,
+                                      uint64_t bytes)
+{
+    if (func_id >= 0 && (unsigned)func_id < rec->n_functions) {
+        rec->funcs[func_id].cold_budget = bytes;
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Record path                                                         */
 /* ------------------------------------------------------------------ */
+
+/* Detail order: FULL > HEADER > SUMMARY. */
+static inline int level_rank(PredlogRecordLevel level)
+{
+    return level == PREDLOG_RECORD_LEVEL_FULL ? 2 :
+           level == PREDLOG_RECORD_LEVEL_HEADER ? 1 : 0;
+}
+
+static uint32_t header_len(PredlogFunctionKind kind)
+{
+    switch (kind) {
+    case PREDLOG_FUNCTION_NET:
+        return PREDLOG_HEADER_LEN_NET;
+    case PREDLOG_FUNCTION_BLOCK:
+        return PREDLOG_HEADER_LEN_BLOCK;
+    case PREDLOG_FUNCTION_GUEST:
+        return PREDLOG_HEADER_LEN_GUEST;
+    }
+    return 0;
+}
+
+/*
+ * Write one record with the given header (seq included) and @stored
+ * payload bytes gathered from @pieces.  Makes room first.
+ */
+static bool write_record(PredlogRecorder *rec, unsigned id,
+                         PredlogRecordHeader *hdr, const PredlogPiece *pieces,
+                         uint64_t now_ns)
+{
+    RecFunction *f = &rec->funcs[id];
+    PredlogRecordWriter w;
+    uint64_t size = predlog_record_size(hdr->stored_len), left;
+
+    /* No buffer yet: buf_size and head are 0, so this goes there too. */
+    if (size > f->buf_size - f->head) {
+        if (!make_room(rec, id, size, now_ns)) {
+            return false;
+        }
+    } else if (now_ns - f->touched_ns >= PREDLOG_TOUCH_INTERVAL_NS) {
+        predlog_pool_touch(rec->pool, f->buf_offset, now_ns);
+        f->touched_ns = now_ns;
+    }
+    if (!predlog_record_begin(&w, f->buf + f->head, f->buf_size - f->head,
+                              hdr)) {
+        /* Checked by the callers: type, level, lengths; room above. */
+        g_assert_not_reached();
+    }
+    left = hdr->stored_len;
+    for (unsigned i = 0; left; i++) {
+        size_t n = MIN(pieces[i].len, left);
+
+        predlog_record_append(&w, pieces[i].data, n);
+        left -= n;
+    }
+    predlog_record_commit(&w);
+    f->head += size;
+    return true;
+}
+
+/* Write the function's pending summary, if it has one. */
+static void summary_flush(PredlogRecorder *rec, unsigned id, uint64_t now_ns)
+{
+    RecFunction *f = &rec->funcs[id];
+    uint8_t buf[PREDLOG_SUMMARY_LEN];
+    PredlogPiece piece = { buf, sizeof(buf) };
+    PredlogRecordHeader hdr = { 0 };
+
+    if (!f->pending.records) {
+        return;
+    }
+    if (predlog_summary_encode(&f->pending, buf, sizeof(buf)) !=
+        sizeof(buf)) {
+        g_assert_not_reached();
+    }
+    hdr.type = PREDLOG_RECORD_TYPE_SUMMARY;
+    hdr.level = PREDLOG_RECORD_LEVEL_SUMMARY;
+    hdr.func_id = id;
+    hdr.orig_len = sizeof(buf);
+    hdr.stored_len = sizeof(buf);
+    hdr.seq = f->pending.last_seq;
+    hdr.timestamp_ns = f->pending.last_ts;
+    hdr.aux = f->pending_type;
+    if (write_record(rec, id, &hdr, &piece, now_ns)) {
+        f->bytes += sizeof(buf);
+    } else {
+        /* The records it counted are lost after all. */
+        f->dropped += f->pending.records;
+    }
+    predlog_summary_reset(&f->pending);
+}
+
+bool predlog_recorder_set_level(PredlogRecorder *rec, int func_id,
+                                PredlogRecordLevel level, uint64_t now_ns)
+{
+    RecFunction *f;
+
+    if (func_id < 0 || (unsigned)func_id >= rec->n_functions ||
+        (unsigned)level > PREDLOG_RECORD_LEVEL__MAX) {
+        return false;
+    }
+    f = &rec->funcs[func_id];
+    if (f->level == level) {
+        return true;
+    }
+    if (f->level == PREDLOG_RECORD_LEVEL_SUMMARY) {
+        summary_flush(rec, func_id, now_ns);
+    }
+    f->level = level;
+    /* Granularity changes are rare: the directory tells tools. */
+    dir_publish(rec, func_id);
+    return true;
+}
+
+void predlog_recorder_tick(PredlogRecorder *rec, uint64_t now_ns)
+{
+    for (unsigned i = 0; i < rec->n_functions; i++) {
+        summary_flush(rec, i, now_ns);
+        cold_trim(rec, i, 0);
+    }
+}
 
 PredlogLogResult predlog_recorder_log(PredlogRecorder *rec, int func_id,
                                       const PredlogEntry *entry,
                                       uint64_t now_ns, uint64_t *seq)
 {
     PredlogRecordHeader hdr;
-    PredlogRecordWriter w;
+    PredlogRecordLevel level;
     RecFunction *f;
-    uint64_t stored = 0, left, size;
+    uint64_t stored = 0, max_stored;
 
     if (func_id < 0 || (unsigned)func_id >= rec->n_functions) {
         return PREDLOG_LOG_BAD_FUNCTION;
@@ -560,63 +1003,55 @@ PredlogLogResult predlog_recorder_log(PredlogRecorder *rec, int func_id,
     f = &rec->funcs[func_id];
 
     if ((unsigned)entry->type - 1 >= PREDLOG_RECORD_TYPE__MAX ||
+        entry->type == PREDLOG_RECORD_TYPE_SUMMARY ||
+        entry->type == PREDLOG_RECORD_TYPE_CHUNK ||
         (unsigned)entry->level > PREDLOG_RECORD_LEVEL__MAX ||
         (entry->n_pieces && !entry->pieces)) {
         return PREDLOG_LOG_BAD_ENTRY;
     }
-    for (unsigned i = 0; i < entry->n_pieces && stored < entry->max_stored;
-         i++) {
+    level = level_rank(entry->level) < level_rank(f->level) ?
+            entry->level : f->level;
+    max_stored = entry->max_stored;
+    if (level == PREDLOG_RECORD_LEVEL_HEADER) {
+        max_stored = MIN(max_stored, header_len(f->kind));
+    }
+    for (unsigned i = 0; i < entry->n_pieces && stored < max_stored; i++) {
         if (entry->pieces[i].len && !entry->pieces[i].data) {
             return PREDLOG_LOG_BAD_ENTRY;
         }
-        stored += MIN(entry->pieces[i].len, entry->max_stored - stored);
+        stored += MIN(entry->pieces[i].len, max_stored - stored);
     }
     if (stored > entry->orig_len || stored > PREDLOG_RECORD_MAX_PAYLOAD) {
         return PREDLOG_LOG_BAD_ENTRY;
     }
+    if (G_UNLIKELY(rec->broken)) {
+        f->dropped++;
+        return PREDLOG_LOG_DROPPED;
+    }
 
-    size = predlog_record_size(stored);
-    /* No buffer yet: buf_size and head are 0, so this goes there too. */
-    if (size > f->buf_size - f->head) {
-        if (!make_room(rec, func_id, size, now_ns)) {
+    if (level == PREDLOG_RECORD_LEVEL_SUMMARY) {
+        if (!f->pending.records) {
+            f->pending_type = entry->type;
+        }
+        predlog_summary_add(&f->pending, f->next_seq, entry->timestamp_ns,
+                            entry->orig_len, entry->aux);
+    } else {
+        hdr.type = entry->type;
+        hdr.level = level;
+        hdr.func_id = func_id;
+        hdr.orig_len = entry->orig_len;
+        hdr.stored_len = stored;
+        hdr.seq = f->next_seq;
+        hdr.timestamp_ns = entry->timestamp_ns;
+        hdr.aux = entry->aux;
+        if (!write_record(rec, func_id, &hdr, entry->pieces, now_ns)) {
             f->dropped++;
             return PREDLOG_LOG_DROPPED;
         }
-    } else if (now_ns - f->touched_ns >= PREDLOG_TOUCH_INTERVAL_NS) {
-        predlog_pool_touch(rec->pool, f->buf_offset, now_ns);
-        f->touched_ns = now_ns;
+        f->bytes += stored;
     }
-    if (G_UNLIKELY(entry->level != f->level)) {
-        /* Granularity changes are rare: the directory tells tools. */
-        f->level = entry->level;
-        dir_publish(rec, func_id);
-    }
-
-    hdr.type = entry->type;
-    hdr.level = entry->level;
-    hdr.func_id = func_id;
-    hdr.orig_len = entry->orig_len;
-    hdr.stored_len = stored;
-    hdr.seq = f->next_seq;
-    hdr.timestamp_ns = entry->timestamp_ns;
-    hdr.aux = entry->aux;
-    if (!predlog_record_begin(&w, f->buf + f->head, f->buf_size - f->head,
-                              &hdr)) {
-        /* Checked above: type, level, lengths and room are all fine. */
-        g_assert_not_reached();
-    }
-    left = stored;
-    for (unsigned i = 0; left; i++) {
-        size_t n = MIN(entry->pieces[i].len, left);
-
-        predlog_record_append(&w, entry->pieces[i].data, n);
-        left -= n;
-    }
-    predlog_record_commit(&w);
-
-    f->head += size;
     f->records++;
-    f->bytes += stored;
+    f->by_level[level]++;
     if (seq) {
         *seq = f->next_seq;
     }
@@ -783,6 +1218,8 @@ static void adopt_reset(PredlogRecorder *rec)
         f->buf_offset = f->buf_size = f->head = 0;
         g_array_set_size(f->buffers, 0);
         f->held = 0;
+        f->cold_off = f->cold_size = f->cold_head = f->cold_held = 0;
+        predlog_summary_reset(&f->pending);
         f->bytes = f->dropped = f->wraps = 0;
         f->touched_ns = 0;
     }
@@ -872,7 +1309,7 @@ bool predlog_recorder_adopt(PredlogRecorder *rec, GError **errp)
         unsigned id = order[i];
         AdoptFunction *a = &af[id];
         RecFunction *f = &rec->funcs[id];
-        RecBuffer b = { a->buf_offset, a->buf_size };
+        RecBuffer b = { .offset = a->buf_offset, .size = a->buf_size };
         uint64_t off = 0;
 
         if (a->buf_offset > cur) {
@@ -953,6 +1390,8 @@ void predlog_recorder_get_stats(PredlogRecorder *rec,
     stats->fragments = ps.fragments;
     stats->functions = rec->n_functions;
     stats->evictions = rec->evictions;
+    stats->largest_free = ps.largest_free;
+    stats->compression = rec->compression;
 }
 
 unsigned predlog_recorder_n_functions(PredlogRecorder *rec)
@@ -981,6 +1420,16 @@ bool predlog_recorder_get_function_stats(PredlogRecorder *rec, int func_id,
     stats->buffer_size = f->held;
     stats->buffers = f->buffers->len;
     stats->last_seq = f->next_seq - 1;
+    memcpy(stats->by_level, f->by_level, sizeof(stats->by_level));
+    stats->hot_size = f->buf ? f->buf_size : 0;
+    stats->hot_target = rec->policy == PREDLOG_POLICY_FIXED ?
+                        rec->slot_size : f->buffer_size;
+    stats->cold_size = f->cold_held;
+    stats->cold_budget = f->cold_budget;
+    stats->chunks = f->chunks;
+    stats->chunk_in = f->chunk_in;
+    stats->chunk_out = f->chunk_out;
+    stats->lost_laps = f->lost_laps;
     return true;
 }
 
@@ -1000,6 +1449,19 @@ const char *predlog_policy_str(PredlogPolicy policy)
     case PREDLOG_POLICY_DYNAMIC:
         return "dynamic";
     case PREDLOG_POLICY__MAX:
+        break;
+    }
+    return "unknown";
+}
+
+const char *predlog_compression_str(PredlogCompression compression)
+{
+    switch (compression) {
+    case PREDLOG_COMPRESSION_NONE:
+        return "none";
+    case PREDLOG_COMPRESSION_ZSTD:
+        return "zstd";
+    case PREDLOG_COMPRESSION__MAX:
         break;
     }
     return "unknown";

@@ -90,6 +90,35 @@
  *    Records in a buffer that was given up stay readable until the space
  *    is reused, and predlog-recover returns them.
  *
+ * Tiers (DYNAMIC with compression ZSTD).  The active buffer is a
+ * function's fast tier: records are written there uncompressed, so the
+ * record path never compresses.  When the next record does not fit, the
+ * buffer's records age into the function's cold tier: they are packed,
+ * back to back and unchanged, into CHUNK records (record.h) of at most
+ * about cold_segment bytes each, compressed, and appended to the
+ * function's current cold buffer (an extent of cold_segment bytes, more
+ * if one chunk needs it; zeroed when allocated, never pinned, so the
+ * least recently written cold buffers are what eviction takes).  Only
+ * after the last chunk is sealed does the writer wrap in the active
+ * buffer (or move to a newly sized one), so each record is always
+ * committed in at least one place; until the new lap overwrites them the
+ * fast tier holds copies of records that are also in a chunk, which
+ * readers drop as duplicates.  If the cold tier cannot take a chunk (no
+ * space even with eviction), the lap is overwritten as under FIXED and
+ * counted (lost_laps).  A function's cold tier is kept within its cold
+ * budget (predlog_recorder_set_cold_budget()) by giving up its own oldest
+ * cold buffers first.
+ *
+ * Granularity.  Each function logs at a level (PredlogRecordLevel) its
+ * owner sets with predlog_recorder_set_level(): FULL stores the payload
+ * as given (cut at the entry's max_stored), HEADER at most
+ * PREDLOG_HEADER_LEN_* bytes of it (orig_len keeps the true length),
+ * SUMMARY stores nothing per record: each record still gets its sequence
+ * number and is added to the function's pending PredlogSummary, which
+ * predlog_recorder_tick() (or a level change) writes as one SUMMARY
+ * record.  A crash loses at most the records of the pending summary,
+ * i.e. of one tick interval, and only at SUMMARY level.
+ *
  * So every committed record lies in some buffer that once was active, and
  * a reader finds the records by scanning the data area (recovery.h); the
  * directory gives names, kinds and the active buffer, where the one torn
@@ -150,10 +179,21 @@ typedef enum PredlogFunctionKind {
     PREDLOG_FUNCTION_KIND__MAX = PREDLOG_FUNCTION_GUEST,
 } PredlogFunctionKind;
 
+typedef enum PredlogCompression {
+    PREDLOG_COMPRESSION_NONE = 0,   /* no cold tier: buffers age as they are */
+    PREDLOG_COMPRESSION_ZSTD = 1,   /* cold tier of zstd-compressed chunks */
+    PREDLOG_COMPRESSION__MAX,
+} PredlogCompression;
+
+/* Default size of a cold-tier buffer (and bound of a chunk's input). */
+#define PREDLOG_RECORDER_COLD_SEGMENT       (128u * 1024)
+
 typedef struct PredlogRecorderConfig {
     PredlogPolicy policy;
     uint32_t max_functions;     /* directory slots */
     uint64_t buffer_size;       /* DYNAMIC: default size of a new buffer */
+    PredlogCompression compression; /* DYNAMIC only; FIXED ignores it */
+    uint64_t cold_segment;      /* 0: PREDLOG_RECORDER_COLD_SEGMENT */
     uint64_t created_ns;        /* written into the superblock */
     const char *name;           /* written into the superblock, may be NULL */
 } PredlogRecorderConfig;
@@ -184,9 +224,41 @@ int predlog_recorder_add_function(PredlogRecorder *rec,
                                   const char *name, uint64_t now_ns,
                                   GError **errp);
 
-/* DYNAMIC: size of the next buffer this function gets (issue 4 hooks). */
+/*
+ * DYNAMIC: size of the next active (fast-tier) buffer this function gets.
+ * It takes effect when the current one is full, or at once through
+ * predlog_recorder_resize_now().
+ */
 void predlog_recorder_set_buffer_size(PredlogRecorder *rec, int func_id,
                                       uint64_t size);
+
+/*
+ * DYNAMIC: replace the function's active buffer by one of its buffer size
+ * now if their sizes differ (ageing the current records into the cold
+ * tier first) -- how a forecast of a burst gets its buffer before the
+ * burst arrives.  Returns true if the function then has a buffer of its
+ * buffer size.
+ */
+bool predlog_recorder_resize_now(PredlogRecorder *rec, int func_id,
+                                 uint64_t now_ns);
+
+/* DYNAMIC with a cold tier: bytes of cold buffers the function may hold (0: no limit). */
+void predlog_recorder_set_cold_budget(PredlogRecorder *rec, int func_id,
+                                      uint64_t bytes);
+
+/*
+ * Level the function logs at from its next record on.  Leaving SUMMARY
+ * writes the pending summary first.  Publishes the level in the
+ * directory.  Returns false for an unknown function or level.
+ */
+bool predlog_recorder_set_level(PredlogRecorder *rec, int func_id,
+                                PredlogRecordLevel level, uint64_t now_ns);
+
+/*
+ * Periodic work: write every pending summary, and keep cold tiers within
+ * their budgets.  The owner calls it every refresh interval.
+ */
+void predlog_recorder_tick(PredlogRecorder *rec, uint64_t now_ns);
 
 /* One piece of a record's payload. */
 typedef struct PredlogPiece {
@@ -214,10 +286,12 @@ typedef enum PredlogLogResult {
 
 /*
  * Append one record for @func_id.  @now_ns is the caller's monotonic
- * clock, used for LRU order.  On PREDLOG_LOG_OK the record is committed in
- * the region (sealed) and @seq (if non-NULL) gets its sequence number;
- * sequence numbers start at 1 per function and have no gaps among records
- * that were logged OK.
+ * clock, used for LRU order.  The record is logged at the coarser of
+ * entry->level and the function's level (FULL > HEADER > SUMMARY).  On
+ * PREDLOG_LOG_OK the record is committed in the region (sealed), or at
+ * SUMMARY level added to the pending summary, and @seq (if non-NULL) gets
+ * its sequence number; sequence numbers start at 1 per function and have
+ * no gaps among records that were logged OK.
  */
 PredlogLogResult predlog_recorder_log(PredlogRecorder *rec, int func_id,
                                       const PredlogEntry *entry,
@@ -235,6 +309,15 @@ typedef struct PredlogFunctionStats {
     uint64_t buffer_size;       /* bytes of all buffers it holds now */
     uint32_t buffers;           /* buffers it holds now */
     uint64_t last_seq;
+    uint64_t by_level[PREDLOG_RECORD_LEVEL__MAX + 1]; /* records per level */
+    uint64_t hot_size;          /* active buffer */
+    uint64_t hot_target;        /* buffer size it is to get */
+    uint64_t cold_size;         /* bytes of cold-tier buffers held */
+    uint64_t cold_budget;       /* 0: no limit */
+    uint64_t chunks;            /* chunks written, lifetime */
+    uint64_t chunk_in;          /* raw bytes aged into chunks, lifetime */
+    uint64_t chunk_out;         /* bytes those chunks store, lifetime */
+    uint64_t lost_laps;         /* laps overwritten without ageing */
 } PredlogFunctionStats;
 
 typedef struct PredlogRecorderStats {
@@ -246,6 +329,8 @@ typedef struct PredlogRecorderStats {
     uint32_t fragments;         /* free extents */
     uint32_t functions;
     uint64_t evictions;         /* buffers evicted, lifetime */
+    uint64_t largest_free;      /* biggest free extent */
+    PredlogCompression compression;
 } PredlogRecorderStats;
 
 void predlog_recorder_get_stats(PredlogRecorder *rec,
@@ -272,6 +357,7 @@ unsigned predlog_recorder_used_percent(PredlogRecorder *rec);
 bool predlog_recorder_adopt(PredlogRecorder *rec, GError **errp);
 
 const char *predlog_policy_str(PredlogPolicy policy);
+const char *predlog_compression_str(PredlogCompression compression);
 const char *predlog_function_kind_str(PredlogFunctionKind kind);
 
 #endif /* HW_PREDLOG_RECORDER_H */

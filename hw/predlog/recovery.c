@@ -24,10 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
+#include <zstd.h>
 
 #include "record.h"
 #include "recorder.h"
 #include "recovery.h"
+#include "summary.h"
 #include "byteorder.h"
 
 struct PredlogImage {
@@ -42,6 +44,7 @@ struct PredlogImage {
     char name[PREDLOG_POOL_NAME_MAX + 1];
     GArray *funcs;              /* PredlogImageFunction, in id order */
     int *index_of;              /* dir_slots: id -> index in funcs, or -1 */
+    GPtrArray *unpacked;        /* contents of chunks, for record payloads */
 };
 
 GQuark predlog_recovery_error_quark(void)
@@ -261,6 +264,9 @@ void predlog_image_free(PredlogImage *img)
     }
     g_array_unref(img->funcs);
     g_free(img->index_of);
+    if (img->unpacked) {
+        g_ptr_array_unref(img->unpacked);
+    }
     g_free(img);
 }
 
@@ -319,6 +325,7 @@ typedef struct ScanFunction {
     uint64_t head_seq;
     uint64_t head;              /* image offset after that record */
     uint64_t seq_zero;          /* records with seq 0 (none of ours) */
+    uint64_t numbered;          /* seq numbers accounted for */
 } ScanFunction;
 
 /* Sort key; idx orders records found at the same key by image offset. */
@@ -380,6 +387,76 @@ static bool active_buffer_torn(PredlogImage *img,
            PREDLOG_RECORD_TORN;
 }
 
+/*
+ * Unpack the CHUNK record @chunk (VALID, of a known function) and append
+ * the records inside to @found.  The contents are untrusted: they must
+ * decompress to exactly orig_len bytes and hold VALID records of the
+ * chunk's function back to back; the first thing that is not ends the
+ * chunk (returns false: the rest of it is lost).
+ */
+static bool unpack_chunk(PredlogImage *img, const PredlogRecoveredRecord *chunk,
+                         GArray *found)
+{
+    const PredlogRecordView *cv = &chunk->view;
+    uint32_t len = cv->hdr.orig_len;
+    uint8_t *raw;
+    size_t pos = 0;
+
+    if (cv->hdr.aux == PREDLOG_CHUNK_CODEC_NONE) {
+        if (cv->hdr.stored_len != len) {
+            return false;
+        }
+        raw = (uint8_t *)cv->payload;   /* stays in the image */
+    } else if (cv->hdr.aux == PREDLOG_CHUNK_CODEC_ZSTD) {
+        size_t n;
+
+        /* orig_len <= PREDLOG_RECORD_MAX_PAYLOAD: decode() checked it */
+        raw = g_malloc(MAX(len, 1));
+        n = ZSTD_decompress(raw, len, cv->payload, cv->hdr.stored_len);
+        if (ZSTD_isError(n) || n != len) {
+            g_free(raw);
+            return false;
+        }
+        if (!img->unpacked) {
+            img->unpacked = g_ptr_array_new_with_free_func(g_free);
+        }
+        g_ptr_array_add(img->unpacked, raw);
+    } else {
+        return false;
+    }
+
+    while (pos < len) {
+        PredlogRecoveredRecord r = { .offset = chunk->offset,
+                                     .in_chunk = true };
+
+        if (predlog_record_decode(raw + pos, len - pos, &r.view) !=
+            PREDLOG_RECORD_VALID ||
+            r.view.hdr.func_id != cv->hdr.func_id ||
+            r.view.hdr.type == PREDLOG_RECORD_TYPE_CHUNK) {
+            return false;
+        }
+        g_array_append_val(found, r);
+        pos += r.view.size;
+    }
+    return true;
+}
+
+/* Sequence numbers a returned record accounts for. */
+static uint64_t seqs_covered(const PredlogRecordView *v)
+{
+    PredlogSummary sum;
+
+    if (v->hdr.type != PREDLOG_RECORD_TYPE_SUMMARY) {
+        return 1;
+    }
+    /* A summary that does not decode still is a record of its own. */
+    if (!predlog_summary_decode(v->payload, v->hdr.stored_len, &sum) ||
+        sum.last_seq != v->hdr.seq) {
+        return 1;
+    }
+    return sum.records;
+}
+
 GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
 {
     const uint8_t *area = img->base + img->data_offset;
@@ -394,12 +471,15 @@ GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
     size_t pos = 0, n, kept;
     uint32_t prev_func = 0;
     uint64_t prev_seq = 0;
+    bool prev_in_chunk = false;
 
     for (unsigned i = 0; i < n_funcs; i++) {
         PredlogImageFunction *f = &g_array_index(img->funcs,
                                                  PredlogImageFunction, i);
 
         f->committed = f->torn = f->overwritten = f->max_seq = 0;
+        f->summarised = f->from_cold = 0;
+        memset(f->by_level, 0, sizeof(f->by_level));
     }
 
     /*
@@ -409,7 +489,7 @@ GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
      * them, and the outer record would no longer decode VALID.
      */
     while (pos < area_len) {
-        PredlogRecoveredRecord r;
+        PredlogRecoveredRecord r = { 0 };
         int idx;
 
         if (predlog_record_decode(area + pos, area_len - pos, &r.view) !=
@@ -426,6 +506,13 @@ GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
               img->index_of[r.view.hdr.func_id] : -1;
         if (idx < 0) {
             t.orphaned++;
+            continue;
+        }
+        if (r.view.hdr.type == PREDLOG_RECORD_TYPE_CHUNK) {
+            t.chunks++;
+            if (!unpack_chunk(img, &r, found)) {
+                t.bad_chunks++;
+            }
             continue;
         }
         g_array_append_val(found, r);
@@ -446,7 +533,10 @@ GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
         }
     }
 
-    /* Deduplicate by (function, seq), keeping the lowest offset. */
+    /*
+     * Deduplicate by (function, seq), keeping the lowest offset (of a
+     * chunk, for a record found in one).
+     */
     n = found->len;
     keys = g_new(ScanKey, MAX(n, 1));
     for (size_t i = 0; i < n; i++) {
@@ -466,17 +556,34 @@ GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
         int idx = img->index_of[k.func];
         PredlogImageFunction *f;
 
+        r = &g_array_index(found, PredlogRecoveredRecord, k.idx);
         if (i > 0 && k.func == prev_func && k.k2 == prev_seq) {
-            t.duplicates++;
+            /* A fast-tier copy of a record aged into a chunk is normal. */
+            if (!r->in_chunk && !prev_in_chunk) {
+                t.duplicates++;
+            }
+            prev_in_chunk |= r->in_chunk;
             continue;
         }
         prev_func = k.func;
         prev_seq = k.k2;
-        r = &g_array_index(found, PredlogRecoveredRecord, k.idx);
+        prev_in_chunk = r->in_chunk;
         f = &g_array_index(img->funcs, PredlogImageFunction, idx);
         f->committed++;
+        f->by_level[r->view.hdr.level]++;
+        if (r->in_chunk) {
+            f->from_cold++;
+        }
         if (k.k2 == 0) {
             sf[idx].seq_zero++;
+        } else {
+            uint64_t covered = seqs_covered(&r->view);
+
+            /* a summary of n records stands for n seqs, itself included */
+            sf[idx].numbered += covered;
+            if (r->view.hdr.type == PREDLOG_RECORD_TYPE_SUMMARY) {
+                f->summarised += covered;
+            }
         }
         f->max_seq = MAX(f->max_seq, k.k2);
         /* Reuse the array for the output order: (timestamp, fn, seq). */
@@ -496,13 +603,15 @@ GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
         PredlogImageFunction *f = &g_array_index(img->funcs,
                                                  PredlogImageFunction, i);
         /* seq 0 is never written, but is not in [1, max_seq] either. */
-        uint64_t numbered = f->committed - sf[i].seq_zero;
+        uint64_t numbered = MIN(sf[i].numbered, f->max_seq);
 
         f->overwritten = f->max_seq - numbered;
         f->torn = active_buffer_torn(img, f, &sf[i]) ? 1 : 0;
         t.committed += f->committed;
         t.torn += f->torn;
         t.overwritten += f->overwritten;
+        t.summarised += f->summarised;
+        t.from_cold += f->from_cold;
     }
     if (totals) {
         *totals = t;

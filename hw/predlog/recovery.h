@@ -45,15 +45,22 @@ typedef struct PredlogImageFunction {
     uint64_t created_ns;
 
     /* filled by predlog_image_scan() */
-    uint64_t committed;         /* VALID records returned */
+    uint64_t committed;         /* VALID records returned (summaries too) */
     uint64_t torn;              /* 0 or 1: the write under way at death */
     uint64_t overwritten;       /* seq numbers in [1, max_seq] not found */
     uint64_t max_seq;
+    uint64_t summarised;        /* seq numbers covered by SUMMARY records */
+    uint64_t from_cold;         /* records returned from cold-tier chunks */
+    uint64_t by_level[PREDLOG_RECORD_LEVEL__MAX + 1]; /* returned, per level */
 } PredlogImageFunction;
 
-/* One committed record; payload points into the image. */
+/*
+ * One committed record.  payload points into the image, or for a record
+ * unpacked from a cold-tier chunk into memory the image owns.
+ */
 typedef struct PredlogRecoveredRecord {
-    uint64_t offset;            /* in the image */
+    uint64_t offset;            /* in the image (of the chunk, if in_chunk) */
+    bool in_chunk;
     PredlogRecordView view;
 } PredlogRecoveredRecord;
 
@@ -89,13 +96,21 @@ typedef struct PredlogRecoveryTotals {
     uint64_t torn;
     uint64_t overwritten;
     uint64_t orphaned;          /* VALID records of unknown function ids */
-    uint64_t duplicates;        /* same (function, seq) found twice */
+    uint64_t duplicates;        /* same (function, seq) found twice, not
+                                 * counting a fast-tier copy of a record
+                                 * that is also in a chunk (normal) */
+    uint64_t summarised;
+    uint64_t from_cold;
+    uint64_t chunks;            /* CHUNK records unpacked */
+    uint64_t bad_chunks;        /* CHUNK records that did not unpack fully */
 } PredlogRecoveryTotals;
 
 /*
  * Scan the data area and return every committed (VALID) record of a
  * function the directory names, sorted by (timestamp, function id, seq),
- * each (function, seq) once.  Fills the per-function counters of the
+ * each (function, seq) once.  CHUNK records are unpacked, not returned:
+ * the records inside are returned like the others.  SUMMARY records are
+ * returned; the sequence numbers they cover count as found.  Fills the per-function counters of the
  * directory and @totals (if non-NULL).  Never returns a record that does
  * not decode VALID.  The result is an array of PredlogRecoveredRecord,
  * valid while @img is.

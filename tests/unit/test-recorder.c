@@ -627,7 +627,7 @@ static void test_log_max_stored(void)
     };
     PredlogEntry e = {
         .type = PREDLOG_RECORD_TYPE_BLOCK_REQUEST,
-        .level = PREDLOG_RECORD_LEVEL_HEADER,
+        .level = PREDLOG_RECORD_LEVEL_FULL,
         .aux = PREDLOG_BLOCK_WRITE,
         .orig_len = 1000000,    /* the caller only hands over a prefix */
         .timestamp_ns = 42,
@@ -667,7 +667,7 @@ static void test_log_max_stored(void)
     g_assert_true(predlog_recorder_get_function_stats(fx->rec, id, &fs));
     g_assert_cmpuint(fs.records, ==, G_N_ELEMENTS(cuts));
     g_assert_cmpuint(fs.bytes, ==, bytes);
-    g_assert_cmpint(fs.level, ==, PREDLOG_RECORD_LEVEL_HEADER);
+    g_assert_cmpint(fs.level, ==, PREDLOG_RECORD_LEVEL_FULL);
     fx_free(fx);
 }
 
@@ -1183,6 +1183,12 @@ static void test_level_in_directory(void)
     gen = predlog_image_function(img, 0)->generation;
     predlog_image_free(img);
 
+    g_assert_true(predlog_recorder_set_level(fx->rec, id,
+                                             PREDLOG_RECORD_LEVEL_HEADER,
+                                             fx->now));
+    g_assert_true(predlog_recorder_set_level(fx->rec, id,
+                                             PREDLOG_RECORD_LEVEL_HEADER,
+                                             fx->now));
     g_assert_cmpint(fx_log_full(fx, id, 100, 20, PREDLOG_RECORD_LEVEL_HEADER),
                     ==, PREDLOG_LOG_OK);
     g_assert_cmpint(fx_log_full(fx, id, 100, 20, PREDLOG_RECORD_LEVEL_HEADER),
@@ -1278,26 +1284,20 @@ static void test_adopt_fixed(void)
     {
         uint64_t before[2], after[2];
 
-        PredlogPiece piece = { "level", 5 };
-        PredlogEntry e = {
-            .type = PREDLOG_RECORD_TYPE_GUEST,
-            .level = PREDLOG_RECORD_LEVEL_SUMMARY,
-            .orig_len = 5, .pieces = &piece, .n_pieces = 1,
-            .max_stored = UINT32_MAX, .timestamp_ns = ++dst->now,
-        };
-
         /* (a's newest copy is B, where dst's own add left A) */
         dir_generations(dst, 0, before);
         g_assert_cmpuint(before[1], >, before[0]);
-        g_assert_cmpint(predlog_recorder_log(dst->rec, 0, &e, dst->now, NULL),
-                        ==, PREDLOG_LOG_OK);
+        g_assert_true(predlog_recorder_set_level(dst->rec, 0,
+                                                 PREDLOG_RECORD_LEVEL_HEADER,
+                                                 ++dst->now));
         dir_generations(dst, 0, after);
         g_assert_cmpuint(MAX(after[0], after[1]), ==,
                          MAX(before[0], before[1]) + 1);
         g_assert_cmpuint(MIN(after[0], after[1]), ==,
                          MAX(before[0], before[1]));
-        g_assert_cmpint(predlog_recorder_log(src->rec, 0, &e, dst->now, NULL),
-                        ==, PREDLOG_LOG_OK);
+        g_assert_true(predlog_recorder_set_level(src->rec, 0,
+                                                 PREDLOG_RECORD_LEVEL_HEADER,
+                                                 dst->now));
     }
 
     /*

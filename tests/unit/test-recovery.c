@@ -393,18 +393,10 @@ static void test_directory_copies(void)
     g_assert_cmpuint(f->buf_size, ==, PREDLOG_RECORDER_MIN_BUFFER);
     g_assert_cmpstr(f->name, ==, "fn0");
     predlog_image_free(im);
-    {
-        PredlogPiece piece = { "x", 1 };
-        PredlogEntry e = {
-            .type = PREDLOG_RECORD_TYPE_GUEST,
-            .level = PREDLOG_RECORD_LEVEL_SUMMARY,
-            .orig_len = 1, .pieces = &piece, .n_pieces = 1,
-            .max_stored = 1, .timestamp_ns = 5000,
-        };
-
-        g_assert_cmpint(predlog_recorder_log(p->rec, 0, &e, 5000, NULL), ==,
-                        PREDLOG_LOG_OK);
-    }
+    pool_log(p, 0, 1);
+    g_assert_true(predlog_recorder_set_level(p->rec, 0,
+                                             PREDLOG_RECORD_LEVEL_SUMMARY,
+                                             5000));
     memcpy(a, dir_copy(p, 0, 0), sizeof(a));
     memcpy(b, dir_copy(p, 0, 1), sizeof(b));
     im = open_ok(p->region, p->size);
