@@ -607,6 +607,11 @@ size_t predlog_trace_payload(const PredlogTrace *trace,
     size_t n = MIN((size_t)ev->len, cap);
     uint64_t state;
 
+    if (ev->kind == PREDLOG_FUNCTION_BLOCK && ev->aux != PREDLOG_BLOCK_READ &&
+        ev->aux != PREDLOG_BLOCK_WRITE) {
+        return 0;               /* flush, discard, write-zeroes: no data */
+    }
+
     state = mix64(fnv1a64(source) ^ mix64(ev->t_ns + mix64(ev->len)));
     for (size_t off = 0; off < n; off += FILL_RUN) {
         /* one draw per run, whether or not the kind uses it */

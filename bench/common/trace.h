@@ -77,7 +77,9 @@ void predlog_trace_free(PredlogTrace *trace);
  * bytes; returns the bytes written, min(payload length, cap)): the
  * prefix, then deterministic filler for the rest.  The payload length is
  * ev->len for net and guest events and ev->len of request data for block
- * events (the benchmark decides whether block data is logged).  The
+ * events: ev->len for a read or write, 0 for a flush, discard or
+ * write-zeroes, which carry no data (the benchmark decides whether block
+ * data is logged).  The
  * filler depends only on (source, t_ns, len), so every run and every
  * policy logs identical bytes; what it is made of (and so how well it
  * compresses) is documented in bench/README.md ("Trace payloads"):

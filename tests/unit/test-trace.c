@@ -606,6 +606,18 @@ static void test_payload(void)
                      ==, sizeof(a));
     g_assert_cmpuint(predlog_trace_payload(t, &t->events[4], a, sizeof(a)),
                      ==, 0);
+    /* nor a discard or write-zeroes, whatever their len */
+    t2 = load_text("1\tblk0\tblock\t4\t4096\t\n"
+                   "2\tblk0\tblock\t5\t4096\t\n"
+                   "3\tblk0\tblock\t1\t100\t\n", &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(predlog_trace_payload(t2, &t2->events[0], a,
+                                           sizeof(a)), ==, 0);
+    g_assert_cmpuint(predlog_trace_payload(t2, &t2->events[1], a,
+                                           sizeof(a)), ==, 0);
+    g_assert_cmpuint(predlog_trace_payload(t2, &t2->events[2], a,
+                                           sizeof(a)), ==, 100);
+    g_clear_pointer(&t2, predlog_trace_free);
 
     /* guest: the message's start, then text */
     n = predlog_trace_payload(t, &t->events[2], a, sizeof(a));
