@@ -7,9 +7,12 @@
  * wrote into, typically after that QEMU died) through hw/predlog/
  * recovery.h and writes what it finds: one pcap file per network function
  * and one records.jsonl for the block, guest and summary records, both in
- * timestamp order.  Only records that decode VALID are written; torn and
- * overwritten ones are counted in the summary.  See
- * docs/tools/predlog-recover.rst.
+ * timestamp order.  Records of every granularity (full, header-only, and
+ * the SUMMARY records that stand for the records of a summary-level
+ * stretch, decoded) and of both tiers (the active buffers, and the
+ * compressed cold-tier chunks recovery.h unpacks) are written alike.
+ * Only records that decode VALID are written; torn and overwritten ones
+ * are counted in the summary.  See docs/tools/predlog-recover.rst.
  *
  * Copyright (c) 2026 The predlog authors
  */
@@ -33,6 +36,7 @@
 #include "hw/predlog/record.h"
 #include "hw/predlog/recorder.h"
 #include "hw/predlog/recovery.h"
+#include "hw/predlog/summary.h"
 #include "hw/predlog/byteorder.h"
 
 #ifndef PREDLOG_VERSION
@@ -58,8 +62,10 @@ static const char usage_text[] =
 "Recover the records of a predlog flight-recorder pool file, e.g. the\n"
 "memory-backend-file of a QEMU that died.  Every network function's\n"
 "packets go to DIR/<function>.pcap; block, guest and summary records go\n"
-"to DIR/records.jsonl.  Only committed records are written; torn and\n"
-"overwritten ones are counted in the summary.\n"
+"to DIR/records.jsonl.  Records in compressed cold-tier chunks are\n"
+"unpacked and written like the others; summary records are decoded.\n"
+"Only committed records are written; torn and overwritten ones are\n"
+"counted in the summary.\n"
 "\n"
 "Options:\n"
 "  -o, --output-dir DIR  where to write results (default: current\n"
@@ -363,6 +369,17 @@ static void json_bool(GString *s, bool *first, const char *key, bool v)
     g_string_append(s, v ? "true" : "false");
 }
 
+static void json_u64_array(GString *s, bool *first, const char *key,
+                           const uint64_t *v, unsigned n)
+{
+    append_json_key(s, first, key);
+    g_string_append_c(s, '[');
+    for (unsigned i = 0; i < n; i++) {
+        g_string_append_printf(s, "%s%" PRIu64, i ? "," : "", v[i]);
+    }
+    g_string_append_c(s, ']');
+}
+
 static void json_b64(GString *s, bool *first, const char *key,
                      const uint8_t *data, size_t len)
 {
@@ -595,6 +612,40 @@ static void guest_fields(GString *s, bool *first, const PredlogRecordView *v)
     }
 }
 
+/*
+ * A SUMMARY record: the summary's fields, if it decodes (summary.h) and
+ * ends at the record's own seq, as recovery.h requires before it counts
+ * the seqs the summary stands for; otherwise the payload, marked invalid.
+ */
+static void summary_fields(GString *s, bool *first,
+                           const PredlogRecordView *v)
+{
+    const char *of = record_type_str(v->hdr.aux);
+    PredlogSummary sum;
+
+    json_str(s, first, "summary_of",
+             of && v->hdr.aux != PREDLOG_RECORD_TYPE_SUMMARY ? of
+                                                             : "unknown");
+    if (!predlog_summary_decode(v->payload, v->hdr.stored_len, &sum) ||
+        sum.last_seq != v->hdr.seq) {
+        json_bool(s, first, "summary_invalid", true);
+        json_b64(s, first, "payload_b64", v->payload, v->hdr.stored_len);
+        return;
+    }
+    json_u64(s, first, "first_seq", sum.first_seq);
+    json_u64(s, first, "last_seq", sum.last_seq);
+    json_u64(s, first, "records", sum.records);
+    json_u64(s, first, "first_ts_ns", sum.first_ts);
+    json_u64(s, first, "last_ts_ns", sum.last_ts);
+    json_u64(s, first, "orig_bytes", sum.orig_bytes);
+    json_u64(s, first, "min_len", sum.min_len);
+    json_u64(s, first, "max_len", sum.max_len);
+    json_u64_array(s, first, "aux_count", sum.aux_count,
+                   PREDLOG_SUMMARY_AUX_SLOTS);
+    json_u64_array(s, first, "len_hist", sum.len_hist,
+                   PREDLOG_SUMMARY_LEN_BUCKETS);
+}
+
 static void jsonl_line(Recovery *r, GString *s, const PredlogRecordView *v)
 {
     FunctionOutput *fo = output_of(r, v->hdr.func_id);
@@ -613,15 +664,15 @@ static void jsonl_line(Recovery *r, GString *s, const PredlogRecordView *v)
     json_u64(s, &first, "seq", v->hdr.seq);
     json_str(s, &first, "level", level_str(v->hdr.level));
 
-    if (v->hdr.level == PREDLOG_RECORD_LEVEL_SUMMARY ||
-        v->hdr.type == PREDLOG_RECORD_TYPE_SUMMARY ||
-        v->hdr.type == PREDLOG_RECORD_TYPE_NET_PACKET) {
-        /* A digest whose format the granularity policy defines: opaque. */
-        if (v->hdr.type == PREDLOG_RECORD_TYPE_SUMMARY) {
-            const char *of = record_type_str(v->hdr.aux);
-
-            json_str(s, &first, "summarized", of ? of : "unknown");
-        } else if (v->hdr.type == PREDLOG_RECORD_TYPE_NET_PACKET) {
+    if (v->hdr.type == PREDLOG_RECORD_TYPE_SUMMARY) {
+        summary_fields(s, &first, v);
+    } else if (v->hdr.level == PREDLOG_RECORD_LEVEL_SUMMARY ||
+               v->hdr.type == PREDLOG_RECORD_TYPE_NET_PACKET) {
+        /*
+         * A record of another type at the SUMMARY level, where older
+         * writers stored an opaque digest: the payload as it is.
+         */
+        if (v->hdr.type == PREDLOG_RECORD_TYPE_NET_PACKET) {
             json_u64(s, &first, "direction", v->hdr.aux);
         } else {
             json_u64(s, &first, "aux", v->hdr.aux);
@@ -794,18 +845,27 @@ static void print_table(Recovery *r)
     append_time(s, predlog_image_created_ns(img));
     g_string_append(s, "\n\n");
 
-    g_string_append_printf(s, "%4s  %-5s  %-*s  %10s  %5s  %11s  %s\n",
-                           "ID", "KIND", name_w, "NAME", "COMMITTED",
-                           "TORN", "OVERWRITTEN", "OUTPUT");
+    g_string_append_printf(s, "%4s  %-5s  %-*s  %-7s  %10s  %5s  %11s  %10s"
+                           "  %9s  %-14s  %s\n",
+                           "ID", "KIND", name_w, "NAME", "LEVEL",
+                           "COMMITTED", "TORN", "OVERWRITTEN", "SUMMARISED",
+                           "FROM_COLD", "FULL/HDR/SUM", "OUTPUT");
     for (unsigned i = 0; i < r->n_fn; i++) {
         const FunctionOutput *fo = &r->out[i];
         const PredlogImageFunction *fn = fo->fn;
+        g_autofree char *by_level = g_strdup_printf(
+            "%" PRIu64 "/%" PRIu64 "/%" PRIu64,
+            fn->by_level[PREDLOG_RECORD_LEVEL_FULL],
+            fn->by_level[PREDLOG_RECORD_LEVEL_HEADER],
+            fn->by_level[PREDLOG_RECORD_LEVEL_SUMMARY]);
 
-        g_string_append_printf(s, "%4d  %-5s  %-*s  %10" PRIu64 "  %5"
-                               PRIu64 "  %11" PRIu64 "  %s\n",
+        g_string_append_printf(s, "%4d  %-5s  %-*s  %-7s  %10" PRIu64 "  %5"
+                               PRIu64 "  %11" PRIu64 "  %10" PRIu64 "  %9"
+                               PRIu64 "  %-14s  %s\n",
                                fn->id, predlog_function_kind_str(fn->kind),
-                               name_w, fn->name,
+                               name_w, fn->name, level_str(fn->level),
                                fn->committed, fn->torn, fn->overwritten,
+                               fn->summarised, fn->from_cold, by_level,
                                fo->file_name ? fo->file_name : JSONL_NAME);
     }
     if (!r->n_fn) {
@@ -817,6 +877,11 @@ static void print_table(Recovery *r)
                            r->totals.committed, r->totals.torn,
                            r->totals.overwritten, r->totals.orphaned,
                            r->totals.duplicates);
+    g_string_append_printf(s, "          %" PRIu64 " summarised, %" PRIu64
+                           " from the cold tier, %" PRIu64 " chunks, %"
+                           PRIu64 " bad chunks\n",
+                           r->totals.summarised, r->totals.from_cold,
+                           r->totals.chunks, r->totals.bad_chunks);
     g_string_append(s, "Written:\n");
     for (unsigned i = 0; i < r->n_fn; i++) {
         const FunctionOutput *fo = &r->out[i];
@@ -870,6 +935,20 @@ static void print_json(Recovery *r)
         json_u64(s, &f, "torn", fn->torn);
         json_u64(s, &f, "overwritten", fn->overwritten);
         json_u64(s, &f, "max_seq", fn->max_seq);
+        json_u64(s, &f, "summarised", fn->summarised);
+        json_u64(s, &f, "from_cold", fn->from_cold);
+        append_json_key(s, &f, "by_level");
+        g_string_append_c(s, '{');
+        {
+            bool fl = true;
+
+            json_u64(s, &fl, "full", fn->by_level[PREDLOG_RECORD_LEVEL_FULL]);
+            json_u64(s, &fl, "header",
+                     fn->by_level[PREDLOG_RECORD_LEVEL_HEADER]);
+            json_u64(s, &fl, "summary",
+                     fn->by_level[PREDLOG_RECORD_LEVEL_SUMMARY]);
+        }
+        g_string_append_c(s, '}');
         if (fo->path) {
             json_str(s, &f, "pcap", fo->path);
             json_u64(s, &f, "packets", fo->packets);
@@ -888,6 +967,10 @@ static void print_json(Recovery *r)
         json_u64(s, &f, "overwritten", r->totals.overwritten);
         json_u64(s, &f, "orphaned", r->totals.orphaned);
         json_u64(s, &f, "duplicates", r->totals.duplicates);
+        json_u64(s, &f, "summarised", r->totals.summarised);
+        json_u64(s, &f, "from_cold", r->totals.from_cold);
+        json_u64(s, &f, "chunks", r->totals.chunks);
+        json_u64(s, &f, "bad_chunks", r->totals.bad_chunks);
         json_u64(s, &f, "jsonl_records", r->jsonl_lines);
     }
     g_string_append_c(s, '}');

@@ -5,21 +5,28 @@
   test-predlog-recover.py PREDLOG-RECOVER MAKE-TEST-POOL RST-DOC
 
 make-test-pool writes pool files of known content (scenarios mixed,
-wrapped, dynamic, empty) and prints what it logged as JSON.  For each
-scenario this runs predlog-recover and checks that:
+wrapped, dynamic, empty, tiered, damaged) and prints what it logged as
+JSON.  For each scenario this runs predlog-recover and checks that:
 
   - the summary (JSON and table) has the pool's fields and, per function,
     the committed/torn/overwritten counts the scenario implies (for the
     FIXED pool worked out by laying the records out in the buffer here,
-    independently of the reader);
+    independently of the reader), the sequence numbers summaries stand
+    for, the records per level and those that came from the cold tier,
+    and the chunks found and those that did not unpack;
   - every logged record that was not overwritten comes back exactly: the
     pcap files (parsed here) hold the frames byte for byte with their
     original lengths and nanosecond timestamps, records.jsonl holds the
-    other records with every field as the documentation says, both in
-    (timestamp, function id, seq) order, and nothing else, in particular
-    not the torn record;
-  - tshark reads the pcap files with the same lengths and times (tshark is
+    other records with every field as the documentation says (a SUMMARY
+    record's summary fields worked out here from the records it counts),
+    both in (timestamp, function id, seq) order, and nothing else, in
+    particular not the torn record, not a record counted into a summary,
+    and no record twice although the cold tier holds copies;
+  - tshark reads the pcap files with the same lengths and times, and
+    decodes the protocol headers of header-level frames (tshark is
     required: without it the test fails);
+  - a damaged chunk's records are lost and counted as overwritten, forged
+    chunks count as bad and give exactly the records before their fault;
   - bad input (empty, random, truncated, corrupted superblock, missing
     file, directory) exits 1 with "predlog-recover: error: FILE: ..." and
     creates no output; bad usage exits 2;
@@ -44,6 +51,7 @@ RECOVER = None
 MAKE_POOL = None
 RST = None
 
+SCENARIOS = ["mixed", "wrapped", "dynamic", "empty", "tiered", "damaged"]
 TYPE_NET, TYPE_BLOCK, TYPE_GUEST, TYPE_SUMMARY = 1, 2, 3, 4
 KIND_NET = 1
 LEVEL_FULL, LEVEL_SUMMARY, LEVEL_HEADER = 0, 1, 2
@@ -56,6 +64,11 @@ SEVERITIES = ["emerg", "alert", "crit", "err", "warning", "notice", "info",
               "debug"]
 BLOCK_EVENT_LEN = 32
 GUEST_PREFIX_LEN = 8
+HEADER_LEN = {1: 128, 2: 32, 3: 64}     # record.h, by function kind
+SUMMARY_LEN = 256
+SUMMARY_KEYS = ["first_seq", "last_seq", "records", "first_ts_ns",
+                "last_ts_ns", "orig_bytes", "min_len", "max_len",
+                "aux_count", "len_hist"]
 PCAP_SNAPLEN = 262144
 SB_SIZE = 4096
 
@@ -93,6 +106,11 @@ def run(args, **kw):
 def expect_eq(what, got, want):
     if got != want:
         raise AssertionError("%s: got %r, want %r" % (what, got, want))
+
+
+def expect(what, cond):
+    if not cond:
+        raise AssertionError(what)
 
 
 # ------------------------------------------------------------------ #
@@ -139,18 +157,53 @@ def fixed_survivors(fn):
     return alive, head
 
 
+def len_bucket(n):
+    """summary.h: [0] holds 0..1, [i] holds [2^i, 2^(i+1)), [15] >= 2^15"""
+    return 0 if n < 2 else min(n.bit_length() - 1, 15)
+
+
+def expected_summary(counted):
+    """The fields of the summary of the records @counted (in the order
+    they were logged), by the rules of summary.h."""
+    lens = [c["orig_len"] for c in counted]
+    aux = [0] * 8
+    hist = [0] * 16
+    for c in counted:
+        aux[c["aux"] if c["aux"] < 8 else 0] += 1
+        hist[len_bucket(c["orig_len"])] += 1
+    return {"first_seq": counted[0]["seq"], "last_seq": counted[-1]["seq"],
+            "records": len(counted),
+            "first_ts_ns": counted[0]["ts_ns"],
+            "last_ts_ns": counted[-1]["ts_ns"],
+            "orig_bytes": sum(lens), "min_len": min(lens),
+            "max_len": max(lens), "aux_count": aux, "len_hist": hist}
+
+
+def covers(r):
+    """Sequence numbers a returned record accounts for: a decodable
+    summary the records it counts, anything else itself."""
+    return len(r["summarised"]) if "summarised" in r else 1
+
+
 def expected_jsonl(fname, fid, r):
-    p = bytes.fromhex(r["payload_hex"])
+    p = bytes.fromhex(r.get("payload_hex", ""))
     o = {"ts_ns": r["ts_ns"], "time": rfc3339(r["ts_ns"]),
          "function": fname, "function_id": fid,
          "kind": TYPE_NAMES[r["type"]], "seq": r["seq"],
          "level": LEVEL_NAMES[r["level"]]}
     b64 = lambda b: base64.b64encode(b).decode()
-    if (r["level"] == LEVEL_SUMMARY or r["type"] in (TYPE_SUMMARY,
-                                                     TYPE_NET)):
-        if r["type"] == TYPE_SUMMARY:
-            o["summarized"] = TYPE_NAMES.get(r["aux"], "unknown")
-        elif r["type"] == TYPE_NET:
+    if r["type"] == TYPE_SUMMARY:
+        o["summary_of"] = {TYPE_NET: "net", TYPE_BLOCK: "block",
+                           TYPE_GUEST: "guest"}.get(r["aux"], "unknown")
+        if "summarised" in r:
+            o.update(expected_summary(r["summarised"]))
+        else:
+            expect_eq("forged summary %d is meant to be invalid" % r["seq"],
+                      r.get("summary_invalid"), True)
+            o["summary_invalid"] = True
+            o["payload_b64"] = b64(p)
+    elif r["level"] == LEVEL_SUMMARY or r["type"] == TYPE_NET:
+        if r["type"] == TYPE_NET:
             o["direction"] = r["aux"]
         else:
             o["aux"] = r["aux"]
@@ -243,19 +296,28 @@ def read_jsonl(path):
     return out
 
 
-def tshark_fields(path):
-    p = run(["tshark", "-n", "-r", path, "-T", "fields",
-             "-e", "frame.len", "-e", "frame.cap_len",
-             "-e", "frame.time_epoch"])
+def tshark_fields(path, fields=("frame.len", "frame.cap_len",
+                                "frame.time_epoch")):
+    args = ["tshark", "-n", "-r", path, "-T", "fields"]
+    for f in fields:
+        args += ["-e", f]
+    p = run(args)
     if p.returncode != 0:
         raise AssertionError("tshark -r %s: exit %d: %s" %
                              (path, p.returncode, p.stderr.decode()))
     rows = []
     for line in p.stdout.decode().splitlines():
-        flen, clen, epoch = line.split("\t")
-        secs, _, frac = epoch.partition(".")
-        rows.append((int(flen), int(clen),
-                     int(secs) * 10**9 + int((frac + "000000000")[:9])))
+        cols = line.split("\t")
+        row = []
+        for f, v in zip(fields, cols):
+            if f == "frame.time_epoch":
+                secs, _, frac = v.partition(".")
+                v = int(secs) * 10**9 + int((frac + "000000000")[:9])
+            elif f in ("frame.len", "frame.cap_len", "udp.srcport",
+                       "udp.dstport"):
+                v = int(v) if v else None
+            row.append(v)
+        rows.append(tuple(row))
     return rows
 
 
@@ -278,6 +340,7 @@ def test_scenario(tap, tmp, name):
         return
     logged = state["logged"]
     funcs = logged["functions"]
+    tiered = logged["pool"]["compression"] == "zstd"
 
     # What must come back
     exp = {}
@@ -286,20 +349,26 @@ def test_scenario(tap, tmp, name):
         for fn in funcs:
             seqs = [r["seq"] for r in fn["records"]]
             expect_eq("%s: dropped" % fn["name"], fn["dropped"], 0)
+            expect_eq("%s: seqs distinct" % fn["name"],
+                      len(set(seqs)), len(seqs))
             if logged["pool"]["policy"] == "fixed":
                 alive, head = fixed_survivors(fn)
                 if fn["torn"]:
                     expect_eq("%s: torn record at the simulated head" %
                               fn["name"], fn["torn"]["buf_pos"], head)
-            elif name == "dynamic":
+            elif name == "dynamic" or fn["cold_budget"]:
                 alive = None            # evictions: checked for consistency
             else:
-                alive = set(seqs)
+                alive = set(seqs) - set(fn["lost"])
             exp[fn["id"]] = {
                 "alive": alive,
-                "max_seq": max(alive) if alive else 0,
                 "torn": 1 if fn["torn"] else 0,
             }
+        if tiered:
+            expect_eq("evictions", logged["evictions"], 0)
+            for fn in funcs:
+                expect_eq("%s: laps lost without ageing" % fn["name"],
+                          fn["lost_laps"], 0)
     if not tap.check("%s: the logged records are laid out as expected" %
                      name, oracle):
         return
@@ -317,6 +386,8 @@ def test_scenario(tap, tmp, name):
         return
     summary = state["summary"]
     by_id = {f["id"]: f for f in summary["functions"]}
+    recs_by_id = {fn["id"]: {r["seq"]: r for r in fn["records"]}
+                  for fn in funcs}
 
     def pool_fields():
         sp = summary["pool"]
@@ -326,16 +397,13 @@ def test_scenario(tap, tmp, name):
                   rfc3339(logged["pool"]["created_ns"]))
     tap.check("%s: summary names the pool" % name, pool_fields)
 
-    def dynamic_resolve():
-        # No oracle for which buffers were evicted: take what came back,
-        # then check it is consistent and exact below.
-        for fn in funcs:
-            e = exp[fn["id"]]
-            if e["alive"] is None:
-                got = set()
-                e["alive_from_output"] = True
-                e["alive"] = got
-    dynamic_resolve()
+    # No oracle for which buffers were evicted: take what came back, then
+    # check it is consistent and exact below.
+    for fn in funcs:
+        e = exp[fn["id"]]
+        if e["alive"] is None:
+            e["alive_from_output"] = True
+            e["alive"] = set()
 
     def counts():
         expect_eq("function ids", sorted(by_id), [f["id"] for f in funcs])
@@ -346,18 +414,20 @@ def test_scenario(tap, tmp, name):
             where = "function %d (%s)" % (fn["id"], fn["name"])
             expect_eq(where + " name", s["name"], fn["name"])
             expect_eq(where + " kind", s["kind"], KIND_NAMES[fn["kind"]])
+            expect_eq(where + " level", s["level"], LEVEL_NAMES[fn["level"]])
             expect_eq(where + " torn", s["torn"], e["torn"])
             if e.get("alive_from_output"):
                 last = fn["records"][-1]["seq"] if fn["records"] else 0
                 expect_eq(where + " max_seq", s["max_seq"], last)
-                expect_eq(where + " committed + overwritten",
-                          s["committed"] + s["overwritten"], last)
             else:
+                recs = recs_by_id[fn["id"]]
+                max_seq = max(e["alive"]) if e["alive"] else 0
+                covered = sum(covers(recs[q]) for q in e["alive"])
                 expect_eq(where + " committed", s["committed"],
                           len(e["alive"]))
                 expect_eq(where + " overwritten", s["overwritten"],
-                          e["max_seq"] - len(e["alive"]))
-                expect_eq(where + " max_seq", s["max_seq"], e["max_seq"])
+                          max_seq - covered)
+                expect_eq(where + " max_seq", s["max_seq"], max_seq)
             for k in tot:
                 tot[k] += s[k]
         t = summary["totals"]
@@ -366,6 +436,9 @@ def test_scenario(tap, tmp, name):
         expect_eq("totals orphaned", t["orphaned"], logged["orphaned"])
         expect_eq("totals duplicates", t["duplicates"],
                   logged["duplicates"])
+        expect_eq("totals chunks", t["chunks"], logged["chunks_found"])
+        expect_eq("totals bad_chunks", t["bad_chunks"],
+                  logged["bad_chunks_found"])
     tap.check("%s: committed/torn/overwritten counts" % name, counts)
 
     def files():
@@ -412,6 +485,7 @@ def test_scenario(tap, tmp, name):
                 pcap_recs.setdefault(fn["id"], []).append(r)
             else:
                 jsonl_recs.append(r)
+    got_pcap = {}
 
     def check_pcaps():
         for fn in funcs:
@@ -420,10 +494,11 @@ def test_scenario(tap, tmp, name):
             if not recs and "pcap" not in s:
                 continue
             pkts = read_pcap(s["pcap"])
+            got_pcap[fn["id"]] = pkts
             e = exp[fn["id"]]
             if e.get("alive_from_output"):
                 # Identify each packet by its timestamp (unique per function
-                # in this scenario) and check it against what was logged.
+                # in these scenarios) and check it against what was logged.
                 by_ts = {r["ts_ns"]: r for r in recs}
                 for p in pkts:
                     r = by_ts.get(p["ts_ns"])
@@ -448,8 +523,11 @@ def test_scenario(tap, tmp, name):
     tap.check("%s: pcap files hold the frames exactly, in order" % name,
               check_pcaps)
 
+    got_jsonl = []
+
     def check_jsonl():
         got = read_jsonl(os.path.join(out, "records.jsonl"))
+        got_jsonl.extend(got)
         if any(e.get("alive_from_output") for e in exp.values()):
             logged_by_key = {(r["_fid"], r["seq"]): r for r in jsonl_recs}
             for g in got:
@@ -489,8 +567,13 @@ def test_scenario(tap, tmp, name):
                                      fn["name"])
             expect_eq("%s: records written vs. committed" % fn["name"],
                       len(e["alive"]), s["committed"])
-            if e.get("alive_from_output") and fn["records"]:
-                if fn["records"][-1]["seq"] not in e["alive"]:
+            if e.get("alive_from_output"):
+                recs = recs_by_id[fn["id"]]
+                last = fn["records"][-1]["seq"] if fn["records"] else 0
+                covered = sum(covers(recs[q]) for q in e["alive"])
+                expect_eq("%s: seqs accounted for + overwritten" %
+                          fn["name"], covered + s["overwritten"], last)
+                if fn["records"] and last not in e["alive"]:
                     raise AssertionError("%s: last record lost" %
                                          fn["name"])
         if name == "wrapped":
@@ -503,6 +586,36 @@ def test_scenario(tap, tmp, name):
                 raise AssertionError("nothing was evicted")
     tap.check("%s: outputs agree with the counts; no torn record" % name,
               consistency)
+
+    def levels_and_tiers():
+        tot = {"summarised": 0, "from_cold": 0}
+        for fn in funcs:
+            s = by_id[fn["id"]]
+            e = exp[fn["id"]]
+            recs = recs_by_id[fn["id"]]
+            where = "function %d (%s)" % (fn["id"], fn["name"])
+            alive = [recs[q] for q in e["alive"]]
+            by_level = {"full": 0, "header": 0, "summary": 0}
+            for r in alive:
+                by_level[LEVEL_NAMES[r["level"]]] += 1
+            expect_eq(where + " by_level", s["by_level"], by_level)
+            expect_eq(where + " summarised", s["summarised"],
+                      sum(covers(r) for r in alive
+                          if r["type"] == TYPE_SUMMARY))
+            # A record only a chunk holds must come from the cold tier; one
+            # that is also in a fast-tier buffer may come from either.
+            cold = set(fn["cold_seqs"]) & e["alive"]
+            only_cold = cold - set(fn["fast_seqs"])
+            if not len(only_cold) <= s["from_cold"] <= len(cold):
+                raise AssertionError("%s from_cold %d, want %d..%d" %
+                                     (where, s["from_cold"],
+                                      len(only_cold), len(cold)))
+            for k in tot:
+                tot[k] += s[k]
+        for k in tot:
+            expect_eq("totals " + k, summary["totals"][k], tot[k])
+    tap.check("%s: summarised, from_cold and per-level counts" % name,
+              levels_and_tiers)
 
     def tshark():
         if not shutil.which("tshark"):
@@ -528,27 +641,39 @@ def test_scenario(tap, tmp, name):
                        "Policy:   " + logged["pool"]["policy"],
                        "Size:     %d bytes" % logged["pool"]["size"],
                        "Created:  " + rfc3339(logged["pool"]["created_ns"]),
-                       "COMMITTED", "TORN", "OVERWRITTEN",
+                       "LEVEL", "COMMITTED", "TORN", "OVERWRITTEN",
+                       "SUMMARISED", "FROM_COLD", "FULL/HDR/SUM",
                        os.path.join(out2, "records.jsonl")]:
             if needle not in text:
                 raise AssertionError("table lacks %r:\n%s" % (needle, text))
         t = summary["totals"]
         total = ("Total:    %d committed, %d torn, %d overwritten, "
-                 "%d orphaned, %d duplicates" %
+                 "%d orphaned, %d duplicates\n"
+                 "          %d summarised, %d from the cold tier, "
+                 "%d chunks, %d bad chunks\n" %
                  (t["committed"], t["torn"], t["overwritten"],
-                  t["orphaned"], t["duplicates"]))
+                  t["orphaned"], t["duplicates"], t["summarised"],
+                  t["from_cold"], t["chunks"], t["bad_chunks"]))
         if total not in text:
             raise AssertionError("table lacks %r:\n%s" % (total, text))
+        lines = text.splitlines()
+        start = next(i for i, l in enumerate(lines)
+                     if l.split()[:2] == ["ID", "KIND"])
+        end = lines.index("", start)
         for f in summary["functions"]:
-            row = [l for l in text.splitlines()
+            row = [l for l in lines[start + 1:end]
                    if l.split()[:1] == [str(f["id"])]]
             expect_eq("table rows for function %d" % f["id"], len(row), 1)
             cols = row[0].split()
-            nums = [str(f["committed"]), str(f["torn"]),
-                    str(f["overwritten"])]
-            if cols[-4:-1] != nums or f["name"] not in row[0]:
+            bl = f["by_level"]
+            want = [f["level"], str(f["committed"]), str(f["torn"]),
+                    str(f["overwritten"]), str(f["summarised"]),
+                    str(f["from_cold"]),
+                    "%d/%d/%d" % (bl["full"], bl["header"], bl["summary"]),
+                    os.path.basename(f.get("pcap", "records.jsonl"))]
+            if cols[-8:] != want or f["name"] not in row[0]:
                 raise AssertionError("table row %r, want %s %s" %
-                                     (row[0], f["name"], nums))
+                                     (row[0], f["name"], want))
         for a, b in [(out, out2)]:
             expect_eq("same files with and without --json-summary",
                       sorted(os.listdir(a)), sorted(os.listdir(b)))
@@ -564,12 +689,67 @@ def test_scenario(tap, tmp, name):
     tap.check("%s: table summary, --quiet, reproducible output" % name,
               table_and_quiet)
 
+    def jsonl_of(fid, seq):
+        hits = [g for g in got_jsonl
+                if g.get("function_id") == fid and g.get("seq") == seq]
+        expect_eq("records.jsonl lines of function %d seq %d" % (fid, seq),
+                  len(hits), 1)
+        return hits[0]
+
+    def summaries():
+        """Every summary the recorder wrote comes back decoded, with
+        fields worked out here; no record it counts has a line of its
+        own; forged ones are flagged and kept as base64."""
+        n = 0
+        for fn in funcs:
+            e = exp[fn["id"]]
+            out_seqs = ({g["seq"] for g in got_jsonl
+                         if g["function_id"] == fn["id"]} |
+                        {r["seq"] for r in pcap_recs.get(fn["id"], [])
+                         if r["seq"] in e["alive"]})
+            for r in fn["records"]:
+                if r["type"] != TYPE_SUMMARY or r["seq"] not in e["alive"]:
+                    continue
+                where = "%s summary seq %d" % (fn["name"], r["seq"])
+                g = jsonl_of(fn["id"], r["seq"])
+                expect_eq(where + " kind, level",
+                          (g["kind"], g["level"]), ("summary", "summary"))
+                if "summarised" not in r:
+                    expect_eq(where + " summary_invalid",
+                              g.get("summary_invalid"), True)
+                    expect(where + ": decoded fields in an invalid summary",
+                           not set(SUMMARY_KEYS) & set(g))
+                    continue
+                c = r["summarised"]
+                seqs = [x["seq"] for x in c]
+                expect_eq(where + ": counts consecutive seqs ending at its "
+                          "own", seqs, list(range(r["seq"] - len(c) + 1,
+                                                  r["seq"] + 1)))
+                want = expected_summary(c)
+                expect_eq(where + " fields",
+                          {k: g.get(k) for k in SUMMARY_KEYS}, want)
+                expect_eq(where + " ts_ns", g["ts_ns"], c[-1]["ts_ns"])
+                expect_eq(where + " summary_of", g["summary_of"],
+                          TYPE_NAMES[c[0]["type"]])
+                expect_eq(where + " lengths",
+                          (g["orig_len"], g["stored_len"], g["truncated"]),
+                          (SUMMARY_LEN, SUMMARY_LEN, False))
+                inside = set(seqs[:-1]) & out_seqs
+                expect(where + ": records it counts came back on their own: "
+                       "%s" % sorted(inside), not inside)
+                n += 1
+            for p in fn["pending"]:
+                expect(fn["name"] + ": a record of the pending summary "
+                       "came back", p["seq"] not in out_seqs)
+        return n
+
     if name == "mixed":
         def names():
             want = {"net0": "net0.pcap", "idle": "idle.pcap",
                     ".hidden": "_hidden.pcap",
                     "net_1__tap_": "net_1__tap_.pcap",
-                    "net/1 (tap)": "net_1__tap_-3.pcap"}
+                    "net/1 (tap)": "net_1__tap_-3.pcap",
+                    "forged": "forged.pcap"}
             got = {f["name"]: os.path.basename(f["pcap"])
                    for f in summary["functions"] if "pcap" in f}
             expect_eq("pcap file names", got, want)
@@ -583,6 +763,179 @@ def test_scenario(tap, tmp, name):
                       (logged["orphaned"], logged["duplicates"]), (1, 1))
         tap.check("mixed: an orphaned and a duplicate record were planted "
                   "(and are not in the output, see above)", strays)
+
+        def mixed_summaries():
+            expect_eq("decoded summaries", summaries(), 4)
+            f = next(fn for fn in funcs if fn["name"] == "forged")
+            expect_eq("forged summaries",
+                      [r["seq"] for r in f["records"]
+                       if r.get("summary_invalid")], [1, 2])
+            one = next(r for fn in funcs for r in fn["records"]
+                       if len(r.get("summarised", [])) == 1)
+            g = jsonl_of(0, one["seq"])
+            expect_eq("a summary of one record: first_ts_ns == last_ts_ns",
+                      g["first_ts_ns"], g["last_ts_ns"])
+            # what the pending summary counted is gone, and unaccounted
+            nu = next(fn for fn in funcs if fn["name"] == "net_1__tap_")
+            expect_eq("net_1__tap_ pending", len(nu["pending"]), 2)
+            expect_eq("net_1__tap_ level", by_id[nu["id"]]["level"],
+                      "summary")
+            expect_eq("net_1__tap_ max_seq", by_id[nu["id"]]["max_seq"], 1)
+        tap.check("mixed: SUMMARY records decode to the summary of the "
+                  "records they count; forged ones are flagged invalid; "
+                  "a pending summary is lost", mixed_summaries)
+
+        def header_level():
+            n0 = next(fn for fn in funcs if fn["name"] == "net0")
+            hdr = [r for r in n0["records"] if r["level"] == LEVEL_HEADER]
+            cut = [r for r in hdr if r["orig_len"] > HEADER_LEN[KIND_NET]]
+            expect(">= 2 header-level frames cut by the recorder",
+                   len(cut) >= 2)
+            pkts = {p["ts_ns"]: p for p in got_pcap[n0["id"]]}
+            rows = {row[2]: row for row in tshark_fields(
+                by_id[n0["id"]]["pcap"],
+                ("frame.len", "frame.cap_len", "frame.time_epoch",
+                 "ip.src", "udp.dstport"))}
+            expect_eq("frames cut to exactly %d bytes" %
+                      HEADER_LEN[KIND_NET],
+                      sum(pkts[r["ts_ns"]]["caplen"] == HEADER_LEN[KIND_NET]
+                          for r in cut), 2)
+            for r in hdr:
+                where = "net0 seq %d" % r["seq"]
+                p = pkts[r["ts_ns"]]
+                expect(where + ": caplen %d > %d" % (p["caplen"],
+                                                     HEADER_LEN[KIND_NET]),
+                       p["caplen"] <= HEADER_LEN[KIND_NET])
+                expect_eq(where + " (caplen, len)", (p["caplen"], p["len"]),
+                          (r["stored_len"], r["orig_len"]))
+                row = rows[r["ts_ns"]]
+                expect_eq(where + " tshark (len, caplen)", row[:2],
+                          (r["orig_len"], r["stored_len"]))
+                if r["orig_len"] > 42:
+                    expect_eq(where + " tshark decodes UDP", row[4], 5353)
+                    expect(where + " tshark decodes IP", row[3])
+            for g in got_jsonl:
+                if g["level"] != "header":
+                    continue
+                if g["kind"] == "block":
+                    expect_eq("header block record: stored",
+                              (g["stored_len"], g["data_len"]),
+                              (BLOCK_EVENT_LEN, 0))
+                    expect_eq("truncated", g["truncated"],
+                              g["orig_len"] > BLOCK_EVENT_LEN)
+                elif g["kind"] == "guest":
+                    expect("header guest record: at most 64 bytes",
+                           g["stored_len"] <= HEADER_LEN[3])
+            expect("header-level block and guest records",
+                   {g["kind"] for g in got_jsonl if g["level"] == "header"}
+                   >= {"block", "guest"})
+        tap.check("mixed: header-level records: pcap caplen is what the "
+                  "recorder kept, len the true length, tshark decodes the "
+                  "headers", header_level)
+
+    if name == "tiered":
+        def every_record_once():
+            seen = {}
+            for fid, pkts in got_pcap.items():
+                by_ts = {}
+                for r in sorted(pcap_recs.get(fid, []), key=order_key):
+                    by_ts.setdefault(r["ts_ns"], []).append(r["seq"])
+                for p in pkts:
+                    q = by_ts.get(p["ts_ns"]) or [None]
+                    key = (fid, q.pop(0))
+                    seen[key] = seen.get(key, 0) + 1
+            for g in got_jsonl:
+                key = (g["function_id"], g["seq"])
+                seen[key] = seen.get(key, 0) + 1
+            twice = sorted(k for k, v in seen.items() if v > 1)
+            expect("records written more than once: %s" % twice[:10],
+                   not twice)
+            for fn in funcs:
+                if fn["cold_budget"]:
+                    continue
+                seqs = {r["seq"] for r in fn["records"]}
+                got = {q for (fid, q) in seen if fid == fn["id"]}
+                expect_eq("%s: records that came back" % fn["name"],
+                          sorted(got), sorted(seqs))
+                expect_eq("%s: overwritten" % fn["name"],
+                          by_id[fn["id"]]["overwritten"], 0)
+            t = summary["totals"]
+            expect_eq("totals duplicates", t["duplicates"], 0)
+            expect("from_cold > 0", t["from_cold"] > 0)
+            for nm in ("uplink", "disk", "chatty"):
+                s = next(f for f in summary["functions"] if f["name"] == nm)
+                expect("%s: from_cold > 0" % nm, s["from_cold"] > 0)
+            written = sum(fn["chunks"] for fn in funcs)
+            kept = sum(fn["chunks"] for fn in funcs if not fn["cold_budget"])
+            expect("chunks found %d, want %d..%d" % (t["chunks"], kept,
+                                                     written),
+                   kept <= t["chunks"] <= written and kept > 0)
+            expect_eq("bad chunks", t["bad_chunks"], 0)
+            # Summaries and header-level records that only a chunk holds
+            for fn in funcs:
+                only_cold = set(fn["cold_seqs"]) - set(fn["fast_seqs"])
+                levels = {recs_by_id[fn["id"]][q]["level"]
+                          for q in only_cold}
+                if fn["name"] == "uplink":
+                    expect("uplink: header and summary records only in "
+                           "chunks", {LEVEL_HEADER, LEVEL_SUMMARY} <= levels)
+        tap.check("tiered: every logged record comes back once, from the "
+                  "cold tier too; chunks found; nothing counted twice",
+                  every_record_once)
+
+        def tiered_summaries():
+            expect("decoded summaries", summaries() >= 30)
+        tap.check("tiered: summaries aged into chunks decode exactly",
+                  tiered_summaries)
+
+        def budget():
+            ch = next(fn for fn in funcs if fn["name"] == "chatty")
+            s = by_id[ch["id"]]
+            expect("chatty: its oldest records are given up",
+                   s["overwritten"] > 0)
+            expect("chatty: the newest lap is kept", s["committed"] > 0)
+        tap.check("tiered: a function over its cold budget loses its "
+                  "oldest records, counted as overwritten", budget)
+
+    if name == "damaged":
+        def damaged_chunk():
+            up = next(fn for fn in funcs if fn["name"] == "uplink")
+            s = by_id[up["id"]]
+            lost = set(up["lost"])
+            expect("the damaged chunk lost records", len(lost) > 5)
+            expect_eq("uplink overwritten", s["overwritten"], len(lost))
+            out_seqs = {r["seq"] for r in pcap_recs[up["id"]]
+                        if r["seq"] in exp[up["id"]]["alive"]}
+            out_seqs |= {g["seq"] for g in got_jsonl
+                         if g["function_id"] == up["id"]}
+            expect("lost records came back", not lost & out_seqs)
+            expect_eq("damaged chunks", logged["damaged_chunks"], 1)
+            expect_eq("uplink committed", s["committed"],
+                      len(up["records"]) - len(lost))
+        tap.check("damaged: a chunk that no longer decodes loses its "
+                  "records, counted as overwritten", damaged_chunk)
+
+        def forged_chunks():
+            fg = next(fn for fn in funcs if fn["name"] == "forged")
+            s = by_id[fg["id"]]
+            expect_eq("forged chunks, of them bad",
+                      (logged["forged_chunks"], logged["bad_chunks_found"]),
+                      (6, 5))
+            expect_eq("totals bad_chunks", summary["totals"]["bad_chunks"], 5)
+            expect_eq("forged: seqs written",
+                      sorted(g["seq"] for g in got_jsonl
+                             if g["function_id"] == fg["id"]),
+                      [1, 2, 5, 6, 7])
+            expect_eq("forged: committed, overwritten, from_cold, max_seq",
+                      (s["committed"], s["overwritten"], s["from_cold"],
+                       s["max_seq"]), (5, 2, 4, 7))
+            con = next(fn for fn in funcs if fn["name"] == "console")
+            expect_eq("console: another function's chunk took nothing",
+                      (by_id[con["id"]]["committed"],
+                       by_id[con["id"]]["overwritten"]),
+                      (len(con["records"]), 0))
+        tap.check("damaged: forged chunks count as bad and give exactly "
+                  "the records before their fault", forged_chunks)
 
 
 # ------------------------------------------------------------------ #
@@ -735,7 +1088,7 @@ def main():
     tap = Tap()
     tmp = tempfile.mkdtemp(prefix="predlog-recover-test-")
     try:
-        for name in ["mixed", "wrapped", "dynamic", "empty"]:
+        for name in SCENARIOS:
             test_scenario(tap, tmp, name)
         bad_inputs(tap, tmp)
         usage(tap, tmp)
