@@ -11,7 +11,9 @@
  *    best fit with lowest offset on ties is one O(log n) search;
  *  - allocated extents are also in a GSequence ordered by (stamp, offset),
  *    the LRU order eviction walks, and in a hash table by offset, which is
- *    how callers name them.
+ *    how callers name them;
+ *  - a relocation places a new extent, lets the owner copy, and drops the
+ *    old one, so an extent's offset, the hash key, still never changes.
  *
  * This file must stay free of QEMU headers: it is compiled into QEMU and
  * into the standalone core.
@@ -69,6 +71,8 @@ struct PredlogPool {
     uint64_t frees;
     uint64_t evictions;
     uint64_t failures;
+    uint64_t moves;
+    uint64_t moved_bytes;
 };
 
 static inline bool extent_is_free(const PoolExtent *e)
@@ -197,6 +201,23 @@ static PoolExtent *find_best_fit(PredlogPool *pool, uint64_t size)
     return g_sequence_iter_is_end(it) ? NULL : g_sequence_get(it);
 }
 
+/* The largest free extent, or NULL if nothing is free. */
+static PoolExtent *largest_hole(PredlogPool *pool)
+{
+    /* free_seq is sorted by size: its last extent is the largest. */
+    GSequenceIter *last = g_sequence_iter_prev(
+        g_sequence_get_end_iter(pool->free_seq));
+
+    return g_sequence_iter_is_end(last) ? NULL : g_sequence_get(last);
+}
+
+static uint64_t largest_free(PredlogPool *pool)
+{
+    PoolExtent *big = largest_hole(pool);
+
+    return big ? big->size : 0;
+}
+
 /*
  * Turn allocated extent @e, already out of the LRU sequence and the hash
  * table, into free space, merged with free neighbours so that no two
@@ -236,15 +257,33 @@ static PoolExtent *find_allocated(PredlogPool *pool, uint64_t offset)
 }
 
 /*
- * Take @size bytes from the low end of free extent @f for @owner.  The
- * low end, so that the remaining hole stays where it was and keeps
- * neighbouring later allocations of the same function together.
+ * Allocate [at, at + size) of free extent @f, which must hold it, for
+ * @owner with @stamp.  Not counted as an allocation: relocation uses it
+ * too.  Placing at the low end of @f leaves the rest of the hole where it
+ * was; only relocation places in the middle, where the free space outside
+ * a window begins.
  */
-static PoolExtent *carve(PredlogPool *pool, PoolExtent *f, uint64_t size,
-                         uint32_t owner, uint64_t now)
+static PoolExtent *place(PredlogPool *pool, PoolExtent *f, uint64_t at,
+                         uint64_t size, uint32_t owner, uint64_t stamp)
 {
     PoolExtent *e;
 
+    if (at != f->offset) {
+        /*
+         * Split off [at, end) as a hole of its own, to be carved from its
+         * low end at once: the two holes are never left adjacent.
+         */
+        PoolExtent *tail = g_new0(PoolExtent, 1);
+
+        tail->offset = at;
+        tail->size = f->offset + f->size - at;
+        tail->owner = PREDLOG_POOL_OWNER_NONE;
+        list_insert_after(f, tail);
+        f->size = at - f->offset;
+        free_seq_changed(f);
+        free_seq_add(pool, tail);
+        f = tail;
+    }
     if (f->size == size) {
         free_seq_del(pool, f);
         e = f;
@@ -259,25 +298,45 @@ static PoolExtent *carve(PredlogPool *pool, PoolExtent *f, uint64_t size,
     }
     e->owner = owner;
     e->pinned = false;
-    e->stamp = now;
+    e->stamp = stamp;
     e->iter = g_sequence_insert_sorted(pool->lru_seq, e, cmp_stamp_offset,
                                        NULL);
     g_hash_table_insert(pool->by_offset, &e->offset, e);
     pool->used += size;
     pool->n_extents++;
-    pool->allocs++;
     return e;
 }
 
-/* Remove allocated extent @e from the pool; @e is gone afterwards. */
-static void release_extent(PredlogPool *pool, PoolExtent *e)
+/*
+ * Take @size bytes from the low end of free extent @f for @owner.  The
+ * low end, so that the remaining hole stays where it was and keeps
+ * neighbouring later allocations of the same function together.
+ */
+static PoolExtent *carve(PredlogPool *pool, PoolExtent *f, uint64_t size,
+                         uint32_t owner, uint64_t now)
+{
+    pool->allocs++;
+    return place(pool, f, f->offset, size, owner, now);
+}
+
+/*
+ * Remove allocated extent @e from the pool without counting a free
+ * (relocation uses it too); @e is gone afterwards.
+ */
+static void drop_extent(PredlogPool *pool, PoolExtent *e)
 {
     g_hash_table_remove(pool->by_offset, &e->offset);
     g_sequence_remove(e->iter);
     pool->used -= e->size;
     pool->n_extents--;
-    pool->frees++;
     make_free(pool, e);
+}
+
+/* Remove allocated extent @e from the pool; @e is gone afterwards. */
+static void release_extent(PredlogPool *pool, PoolExtent *e)
+{
+    pool->frees++;
+    drop_extent(pool, e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -575,21 +634,18 @@ bool predlog_pool_lookup(PredlogPool *pool, uint64_t offset, uint64_t *size,
 
 void predlog_pool_get_stats(PredlogPool *pool, PredlogPoolStats *stats)
 {
-    GSequenceIter *last = g_sequence_iter_prev(
-        g_sequence_get_end_iter(pool->free_seq));
-
     stats->size = pool->end - pool->start;
     stats->used = pool->used;
     stats->free = stats->size - pool->used;
-    /* free_seq is sorted by size: its last extent is the largest. */
-    stats->largest_free = g_sequence_iter_is_end(last) ? 0 :
-        ((PoolExtent *)g_sequence_get(last))->size;
+    stats->largest_free = largest_free(pool);
     stats->extents = pool->n_extents;
     stats->fragments = pool->n_fragments;
     stats->allocs = pool->allocs;
     stats->frees = pool->frees;
     stats->evictions = pool->evictions;
     stats->failures = pool->failures;
+    stats->moves = pool->moves;
+    stats->moved_bytes = pool->moved_bytes;
 }
 
 /* @fn must not change the pool: the walk holds pointers into it. */
@@ -604,6 +660,466 @@ void predlog_pool_foreach(PredlogPool *pool, PredlogPoolVisitFn *fn,
             return;
         }
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* Relocation                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Finish relocating @from to @to, already placed: let the owner copy the
+ * bytes while both exist, then let the old place go.
+ */
+static uint64_t finish_move(PredlogPool *pool, PoolExtent *from,
+                            PoolExtent *to, PredlogPoolMoveFn *move,
+                            void *opaque)
+{
+    uint64_t size = from->size;
+
+    move(opaque, from->offset, to->offset, size, from->owner);
+    drop_extent(pool, from);
+    pool->moves++;
+    pool->moved_bytes += size;
+    return size;
+}
+
+/*
+ * Free space outside a defragmentation window, as predlog_pool_defragment()
+ * plans placements into it: [offset, offset + size) is what is not yet
+ * planned for; @node is the free extent that holds it once the moves
+ * before it have been placed.
+ */
+typedef struct PlanHole {
+    uint64_t offset;
+    uint64_t size;
+    PoolExtent *node;
+} PlanHole;
+
+typedef struct PlanMove {
+    PoolExtent *e;
+    PlanHole *hole;
+    uint64_t to;
+    PoolExtent *placed;
+} PlanMove;
+
+static gint cmp_hole(gconstpointer a, gconstpointer b,
+                     gpointer opaque G_GNUC_UNUSED)
+{
+    const PlanHole *x = a, *y = b;
+
+    if (x->size != y->size) {
+        return x->size < y->size ? -1 : 1;
+    }
+    if (x->offset != y->offset) {
+        return x->offset < y->offset ? -1 : 1;
+    }
+    return 0;
+}
+
+/* Largest first, lowest offset on ties: the order best fit decreasing. */
+static gint cmp_move(gconstpointer a, gconstpointer b)
+{
+    const PlanMove *x = a, *y = b;
+
+    if (x->e->size != y->e->size) {
+        return x->e->size > y->e->size ? -1 : 1;
+    }
+    return x->e->offset < y->e->offset ? -1 : 1;
+}
+
+/* Does an extent starting at @offset overlap the window [w, w + want)? */
+static inline bool starts_before_end(uint64_t offset, uint64_t w,
+                                     uint64_t want)
+{
+    /* Written so that w + want cannot overflow at the top of memory. */
+    return offset < w || offset - w < want;
+}
+
+/*
+ * The window predlog_pool_defragment() empties: of the windows of @want
+ * bytes that overlap no pinned extent, the one whose overlapping extents
+ * add up to the fewest bytes, lowest first.  The cost only drops, and a
+ * pinned extent only leaves, when the window's start passes the end of an
+ * allocated extent, so the lowest best window starts at the range's start
+ * or at such an end: those are the only candidates, and the extents that
+ * overlap each are a sliding run of the offset-ordered list.  O(extents).
+ * Returns false if every window overlaps a pinned extent; else its start
+ * in *start and the first extent that overlaps it in *first.
+ */
+static bool choose_window(PredlogPool *pool, uint64_t want, uint64_t *start,
+                          PoolExtent **first)
+{
+    PoolExtent *lo = pool->first, *hi = pool->first, *c = NULL;
+    uint64_t cost = 0, best = UINT64_MAX;
+    uint32_t pins = 0;
+
+    for (;;) {
+        uint64_t w = c ? c->offset + c->size : pool->start;
+
+        if (w > pool->end - want) {
+            break;
+        }
+        /* Take in the extents that start inside the window... */
+        for (; hi && starts_before_end(hi->offset, w, want); hi = hi->next) {
+            if (!extent_is_free(hi)) {
+                cost += hi->size;
+                pins += hi->pinned;
+            }
+        }
+        /* ...and let go of those that end before it. */
+        for (; lo->offset + lo->size <= w; lo = lo->next) {
+            if (!extent_is_free(lo)) {
+                cost -= lo->size;
+                pins -= lo->pinned;
+            }
+        }
+        if (!pins && cost < best) {
+            best = cost;
+            *start = w;
+            *first = lo;
+        }
+        do {
+            c = c ? c->next : pool->first;
+        } while (c && extent_is_free(c));
+        if (!c) {
+            break;
+        }
+    }
+    return best != UINT64_MAX;
+}
+
+/*
+ * Plan the placement of the extents overlapping [w, w + want), starting
+ * with @first, by best fit decreasing into @holes (the free space outside
+ * the window).  Returns the moves in that order, or NULL if one does not
+ * fit.  Touches nothing in the pool.
+ */
+static GArray *plan_window(PredlogPool *pool, uint64_t w, uint64_t want,
+                           PoolExtent *first, PlanHole *holes)
+{
+    g_autoptr(GArray) moves = g_array_new(false, false, sizeof(PlanMove));
+    GSequence *seq = g_sequence_new(NULL);
+    GSequenceIter *it;
+    unsigned n = 0;
+    bool ok = true;
+
+    for (it = g_sequence_get_begin_iter(pool->free_seq);
+         !g_sequence_iter_is_end(it); it = g_sequence_iter_next(it)) {
+        PoolExtent *f = g_sequence_get(it);
+        uint64_t lo = f->offset, hi = f->offset + f->size;
+
+        if (hi > w && starts_before_end(lo, w, want)) {
+            /*
+             * It overlaps the window.  The window starts at the range's
+             * start or where an allocated extent ends, so this starts
+             * inside it, and only its tail can stick out.
+             */
+            if (hi - w <= want) {
+                continue;
+            }
+            lo = w + want;
+        }
+        holes[n] = (PlanHole) { .offset = lo, .size = hi - lo, .node = f };
+        g_sequence_insert_sorted(seq, &holes[n], cmp_hole, NULL);
+        n++;
+    }
+
+    for (PoolExtent *e = first; e && starts_before_end(e->offset, w, want);
+         e = e->next) {
+        if (!extent_is_free(e)) {
+            PlanMove m = { .e = e };
+
+            g_array_append_val(moves, m);
+        }
+    }
+    g_array_sort(moves, cmp_move);
+
+    for (unsigned i = 0; i < moves->len && ok; i++) {
+        PlanMove *m = &g_array_index(moves, PlanMove, i);
+        /* As in find_best_fit(): sorts just before the smallest fit. */
+        PlanHole probe = { .size = m->e->size - 1, .offset = UINT64_MAX };
+        GSequenceIter *fit = g_sequence_search(seq, &probe, cmp_hole, NULL);
+
+        if (g_sequence_iter_is_end(fit)) {
+            ok = false;
+            break;
+        }
+        m->hole = g_sequence_get(fit);
+        m->to = m->hole->offset;
+        m->hole->offset += m->e->size;
+        m->hole->size -= m->e->size;
+        if (m->hole->size) {
+            g_sequence_sort_changed(fit, cmp_hole, NULL);
+        } else {
+            g_sequence_remove(fit);
+        }
+    }
+    g_sequence_free(seq);
+    return ok ? g_steal_pointer(&moves) : NULL;
+}
+
+bool predlog_pool_defragment(PredlogPool *pool, uint64_t size,
+                             PredlogPoolMoveFn *move, void *opaque,
+                             uint64_t *moved)
+{
+    g_autofree PlanHole *holes = NULL;
+    g_autoptr(GArray) moves = NULL;
+    PoolExtent *first = NULL;
+    uint64_t want, w = 0, copied = 0;
+
+    if (moved) {
+        *moved = 0;
+    }
+    if (!round_size(size, &want) || want > pool->end - pool->start) {
+        return false;
+    }
+    if (largest_free(pool) >= want) {
+        return true;
+    }
+    if (pool->end - pool->start - pool->used < want ||
+        !choose_window(pool, want, &w, &first)) {
+        return false;
+    }
+    holes = g_new(PlanHole, pool->n_fragments);
+    moves = plan_window(pool, w, want, first, holes);
+    if (!moves) {
+        return false;
+    }
+
+    /*
+     * Place every extent before moving any: the placements only consume
+     * free space the plan reserved, while releasing the old places merges
+     * holes and would invalidate the plan's nodes.  Within a hole the plan
+     * goes upwards from its low end, so each placement is at the low end
+     * of what is left of it, the node after the extent just placed.
+     */
+    for (unsigned i = 0; i < moves->len; i++) {
+        PlanMove *m = &g_array_index(moves, PlanMove, i);
+
+        m->placed = place(pool, m->hole->node, m->to, m->e->size, m->e->owner,
+                          m->e->stamp);
+        m->hole->node = m->placed->next;
+    }
+    for (unsigned i = 0; i < moves->len; i++) {
+        PlanMove *m = &g_array_index(moves, PlanMove, i);
+
+        copied += finish_move(pool, m->e, m->placed, move, opaque);
+    }
+    /* The window is empty now, and nothing around it could be allocated. */
+    g_assert(largest_free(pool) >= want);
+    if (moved) {
+        *moved = copied;
+    }
+    return true;
+}
+
+double predlog_pool_fragmentation(PredlogPool *pool)
+{
+    uint64_t free = pool->end - pool->start - pool->used;
+
+    return free ? 1.0 - (double)largest_free(pool) / (double)free : 0.0;
+}
+
+/*
+ * Would moving allocated @e to the low end of free extent @f (below it)
+ * leave the largest free extent at least as large as it is?  Only if @f is
+ * the one largest can it shrink; then compare with what the move leaves:
+ * the rest of @f, @e's old place merged with its free neighbours (one of
+ * which may be that rest), and the next largest.
+ */
+static bool move_keeps_largest(PredlogPool *pool, PoolExtent *e,
+                               PoolExtent *f)
+{
+    GSequenceIter *last = g_sequence_iter_prev(
+        g_sequence_get_end_iter(pool->free_seq));
+    GSequenceIter *prev = g_sequence_iter_prev(last);
+    uint64_t rest = f->size - e->size, second = 0, left = 0, right = 0;
+    uint64_t merged;
+
+    if (g_sequence_get(last) != f) {
+        return true;
+    }
+    if (prev != last) {
+        second = ((PoolExtent *)g_sequence_get(prev))->size;
+        if (second == f->size) {
+            return true;
+        }
+    }
+    if (e->prev && extent_is_free(e->prev)) {
+        left = e->prev == f ? rest : e->prev->size;
+    }
+    if (e->next && extent_is_free(e->next)) {
+        right = e->next->size;
+    }
+    merged = left + e->size + right;
+    return MAX(MAX(merged, rest), second) >= f->size;
+}
+
+/*
+ * The free extents at the start of a compaction pass, in offset order,
+ * with a max segment tree over their sizes, so that the lowest one below
+ * an extent that holds it is found in O(log holes).  The pass walks down;
+ * a hole below the walk changes only when an extent is placed in it (and
+ * is then updated here), while holes above it merge and vanish, but are
+ * never looked at again: the offsets stay sorted and select only holes
+ * below the extent at hand.
+ */
+typedef struct CompactHoles {
+    unsigned n;
+    unsigned leaves;            /* power of two >= n */
+    uint64_t *offset;           /* start of hole i (or end, once full) */
+    PoolExtent **node;
+    uint64_t *max;              /* max[leaves + i]: size of hole i */
+} CompactHoles;
+
+static void holes_set(CompactHoles *h, unsigned i, uint64_t size)
+{
+    unsigned j = h->leaves + i;
+
+    h->max[j] = size;
+    for (j /= 2; j; j /= 2) {
+        h->max[j] = MAX(h->max[2 * j], h->max[2 * j + 1]);
+    }
+}
+
+static void holes_init(CompactHoles *h, PredlogPool *pool)
+{
+    unsigned i = 0;
+
+    h->n = pool->n_fragments;
+    for (h->leaves = 1; h->leaves < h->n; h->leaves *= 2) {
+        /* next power of two */
+    }
+    h->offset = g_new(uint64_t, h->n);
+    h->node = g_new(PoolExtent *, h->n);
+    h->max = g_new0(uint64_t, 2 * h->leaves);
+    for (PoolExtent *e = pool->first; e; e = e->next) {
+        if (extent_is_free(e)) {
+            h->offset[i] = e->offset;
+            h->node[i] = e;
+            h->max[h->leaves + i] = e->size;
+            i++;
+        }
+    }
+    for (unsigned j = h->leaves - 1; j; j--) {
+        h->max[j] = MAX(h->max[2 * j], h->max[2 * j + 1]);
+    }
+}
+
+static void holes_destroy(CompactHoles *h)
+{
+    g_free(h->offset);
+    g_free(h->node);
+    g_free(h->max);
+}
+
+/* The number of holes that start below @offset. */
+static unsigned holes_below(const CompactHoles *h, uint64_t offset)
+{
+    unsigned lo = 0, hi = h->n;
+
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+
+        if (h->offset[mid] < offset) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* The lowest hole in [lo, hi) of at least @size bytes, or -1. */
+static int64_t holes_find(const CompactHoles *h, unsigned node, unsigned nl,
+                          unsigned nr, unsigned lo, unsigned hi,
+                          uint64_t size)
+{
+    unsigned mid = nl + (nr - nl) / 2;
+    int64_t i;
+
+    if (nr <= lo || hi <= nl || h->max[node] < size) {
+        return -1;
+    }
+    if (nr - nl == 1) {
+        return nl;
+    }
+    i = holes_find(h, 2 * node, nl, mid, lo, hi, size);
+    return i >= 0 ? i : holes_find(h, 2 * node + 1, mid, nr, lo, hi, size);
+}
+
+/*
+ * One compaction pass; see predlog_pool_compact().  Adds the bytes moved
+ * to *moved; sets *done once fragmentation is down to @bound.  Returns
+ * whether anything moved.
+ */
+static bool compact_pass(PredlogPool *pool, double bound, uint64_t max_bytes,
+                         PredlogPoolMoveFn *move, void *opaque,
+                         uint64_t *moved, bool *done)
+{
+    CompactHoles h;
+    PoolExtent *e, *prev;
+    bool any = false;
+
+    holes_init(&h, pool);
+    for (e = pool->first; e->next; e = e->next) {
+        /* find the top */
+    }
+    for (; e; e = prev) {
+        PoolExtent *f, *placed;
+        unsigned below;
+        int64_t i;
+
+        /*
+         * Taken now: a hole it is merged into when it goes keeps its node,
+         * and a hole it is placed in that it fills becomes it, so this
+         * stays valid and the walk goes on below.
+         */
+        prev = e->prev;
+        if (extent_is_free(e) || e->pinned || e->size > max_bytes - *moved) {
+            continue;
+        }
+        below = holes_below(&h, e->offset);
+        i = holes_find(&h, 1, 0, h.leaves, 0, below, e->size);
+        if (i >= 0 && !move_keeps_largest(pool, e, h.node[i])) {
+            /* The one largest hole: any other leaves it alone. */
+            i = holes_find(&h, 1, 0, h.leaves, i + 1, below, e->size);
+        }
+        if (i < 0 || !move_keeps_largest(pool, e, h.node[i])) {
+            continue;
+        }
+        f = h.node[i];
+        placed = place(pool, f, f->offset, e->size, e->owner, e->stamp);
+        if (placed == f) {
+            h.offset[i] = f->offset + f->size;
+            holes_set(&h, i, 0);
+        } else {
+            h.offset[i] = f->offset;
+            holes_set(&h, i, f->size);
+        }
+        *moved += finish_move(pool, e, placed, move, opaque);
+        any = true;
+        if (predlog_pool_fragmentation(pool) <= bound) {
+            *done = true;
+            break;
+        }
+    }
+    holes_destroy(&h);
+    return any;
+}
+
+uint64_t predlog_pool_compact(PredlogPool *pool, double bound,
+                              uint64_t max_bytes, PredlogPoolMoveFn *move,
+                              void *opaque)
+{
+    uint64_t moved = 0;
+    bool done = predlog_pool_fragmentation(pool) <= bound;
+
+    while (!done && compact_pass(pool, bound, max_bytes, move, opaque, &moved,
+                                 &done)) {
+        /* Moves below may have opened room for extents above them. */
+    }
+    return moved;
 }
 
 /* Check that @seq holds exactly its extents, strictly ordered by @cmp. */

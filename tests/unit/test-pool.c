@@ -9,10 +9,20 @@
  * extent and which extents LRU eviction must take; after every step the
  * pool and the model have to agree on everything the interface shows.
  *
+ * Compaction is tested the same two ways, with the bytes themselves: a
+ * simulated region in which every extent holds a pattern of its own, and
+ * moves copy.  The randomised compaction cases predict every
+ * predlog_pool_defragment() call by brute force over all windows (so a
+ * false return is justified by (a), (b) or (c) of pool.h, and a true one
+ * makes exactly the predicted moves), check each predlog_pool_compact()
+ * move against its rules, and check its stopping guarantee over every
+ * extent and every hole whenever it stops above its bound.
+ *
  * Copyright (c) 2026 The predlog authors
  */
 
 #include <inttypes.h>
+#include <string.h>
 #include <glib.h>
 
 #include "hw/predlog/pool.h"
@@ -799,6 +809,606 @@ static void test_foreach(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Compaction on hand-built layouts                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Compaction moves data it never sees, so these tests give the pool a
+ * region of real bytes: every extent is filled with a pattern of its tag
+ * (the owner here, a serial number in the randomised cases) and its
+ * position in the extent, the move callback copies like the recorder
+ * would, and freed bytes are scribbled over.  A move of the wrong bytes,
+ * to the wrong place, or of a range that another extent still uses,
+ * leaves some extent with a wrong pattern.
+ */
+#define SCRIBBLE    UINT64_C(0xdeadbeefdeadbeef)
+
+typedef struct Move {
+    uint64_t from;
+    uint64_t to;
+    uint64_t size;
+    uint32_t owner;
+} Move;
+
+static uint64_t pattern(uint64_t tag, uint64_t word)
+{
+    return (tag + 1) * UINT64_C(0x9e3779b97f4a7c15) ^ word;
+}
+
+/* Words of the region, which starts at @start, for @offset. */
+static uint64_t *words_at(uint64_t *words, uint64_t start, uint64_t offset)
+{
+    return words + (offset - start) / sizeof(uint64_t);
+}
+
+/* Fill [offset + from_byte, offset + size) with @tag's pattern. */
+static void fill(uint64_t *words, uint64_t start, uint64_t offset,
+                 uint64_t from_byte, uint64_t size, uint64_t tag)
+{
+    uint64_t *w = words_at(words, start, offset);
+
+    for (uint64_t i = from_byte / 8; i < size / 8; i++) {
+        w[i] = pattern(tag, i);
+    }
+}
+
+static void scribble(uint64_t *words, uint64_t start, uint64_t offset,
+                     uint64_t size)
+{
+    uint64_t *w = words_at(words, start, offset);
+
+    for (uint64_t i = 0; i < size / 8; i++) {
+        w[i] = SCRIBBLE;
+    }
+}
+
+static void assert_filled(uint64_t *words, uint64_t start, uint64_t offset,
+                          uint64_t size, uint64_t tag)
+{
+    uint64_t *w = words_at(words, start, offset);
+
+    for (uint64_t i = 0; i < size / 8; i++) {
+        if (w[i] != pattern(tag, i)) {
+            g_test_message("extent 0x%" PRIx64 "+0x%" PRIx64 " tag %" PRIu64
+                           ": word %" PRIu64 " is 0x%" PRIx64, offset, size,
+                           tag, i, w[i]);
+            g_assert_cmphex(w[i], ==, pattern(tag, i));
+        }
+    }
+}
+
+/* What every move callback checks, before anything is copied. */
+static void assert_move_sane(PredlogPool *pool, uint64_t from, uint64_t to,
+                             uint64_t size, uint32_t owner)
+{
+    uint64_t got_size = 0;
+    uint32_t got_owner = PREDLOG_POOL_OWNER_NONE;
+
+    /* The pool is consistent and both places exist while it copies. */
+    assert_consistent(pool);
+    g_assert_true(predlog_pool_lookup(pool, from, &got_size, &got_owner));
+    g_assert_cmpuint(got_size, ==, size);
+    g_assert_cmpuint(got_owner, ==, owner);
+    g_assert_true(predlog_pool_lookup(pool, to, &got_size, &got_owner));
+    g_assert_cmpuint(got_size, ==, size);
+    g_assert_cmpuint(got_owner, ==, owner);
+    /* Non-overlapping, so a crash mid-copy leaves the old copy whole. */
+    g_assert_true(to + size <= from || from + size <= to);
+    g_assert_cmpuint(size, >, 0);
+    g_assert_cmpuint(size % U, ==, 0);
+}
+
+/*
+ * A hand-built layout is a string with one character per unit: '.' is
+ * free, a letter is an extent of that owner (lower case unpinned, upper
+ * case pinned), and a run of one letter is one extent, stamped with the
+ * number of its first unit.
+ */
+typedef struct Region {
+    PredlogPool *pool;
+    uint32_t units;
+    uint64_t *words;
+    GArray *moves;              /* of Move, in callback order */
+} Region;
+
+#define FILLER_OWNER    1000
+
+static Region *region_new(const char *layout)
+{
+    Region *r = g_new0(Region, 1);
+    g_autoptr(GArray) fillers = g_array_new(false, false, sizeof(uint64_t));
+
+    r->units = strlen(layout);
+    r->pool = predlog_pool_new(BASE, (uint64_t)r->units * U);
+    r->words = g_new(uint64_t, r->units * U / 8);
+    r->moves = g_array_new(false, false, sizeof(Move));
+    scribble(r->words, BASE, BASE, (uint64_t)r->units * U);
+
+    /* One hole: allocations go from its low end, in layout order. */
+    for (uint32_t i = 0, j; i < r->units; i = j) {
+        char c = layout[i];
+        uint64_t off, size;
+
+        for (j = i; j < r->units && layout[j] == c; j++) {
+            /* the run */
+        }
+        size = (uint64_t)(j - i) * U;
+        off = must_alloc(r->pool, size,
+                         c == '.' ? FILLER_OWNER : g_ascii_tolower(c), i);
+        g_assert_cmpuint(off, ==, BASE + (uint64_t)i * U);
+        if (c == '.') {
+            g_array_append_val(fillers, off);
+        } else {
+            fill(r->words, BASE, off, 0, size, g_ascii_tolower(c));
+            if (g_ascii_isupper(c)) {
+                g_assert_true(predlog_pool_pin(r->pool, off, true));
+            }
+        }
+    }
+    for (unsigned i = 0; i < fillers->len; i++) {
+        g_assert_true(predlog_pool_release(r->pool,
+                                           g_array_index(fillers, uint64_t,
+                                                         i)));
+    }
+    assert_consistent(r->pool);
+    return r;
+}
+
+static void region_free(Region *r)
+{
+    predlog_pool_free_all(r->pool);
+    g_array_free(r->moves, true);
+    g_free(r->words);
+    g_free(r);
+}
+
+static void region_move(void *opaque, uint64_t from, uint64_t to,
+                        uint64_t size, uint32_t owner)
+{
+    Region *r = opaque;
+    Move mv = { .from = from, .to = to, .size = size, .owner = owner };
+
+    assert_move_sane(r->pool, from, to, size, owner);
+    assert_filled(r->words, BASE, from, size, owner);
+    memcpy(words_at(r->words, BASE, to), words_at(r->words, BASE, from),
+           size);
+    scribble(r->words, BASE, from, size);
+    g_array_append_val(r->moves, mv);
+}
+
+typedef struct RenderWalk {
+    Region *r;
+    char *s;
+} RenderWalk;
+
+static bool render_visit(void *opaque, uint64_t offset, uint64_t size,
+                         uint32_t owner, uint64_t stamp, bool pinned)
+{
+    RenderWalk *w = opaque;
+    uint32_t first = (offset - BASE) / U;
+
+    g_assert_cmpuint(owner, <, 128);
+    g_assert_true(g_ascii_isalpha(owner));
+    /* The owner's bytes are there: moves copied and corrupted nothing. */
+    assert_filled(w->r->words, BASE, offset, size, owner);
+    for (uint32_t u = first; u < first + size / U; u++) {
+        w->s[u] = pinned ? g_ascii_toupper(owner) : (char)owner;
+    }
+    /* Moves keep the stamp: this layout's stamps are distinct per owner. */
+    (void)stamp;
+    return true;
+}
+
+/* The layout as a string, after checking every extent's bytes. */
+static char *region_render(Region *r)
+{
+    RenderWalk w = { .r = r, .s = g_malloc(r->units + 1) };
+
+    assert_consistent(r->pool);
+    memset(w.s, '.', r->units);
+    w.s[r->units] = 0;
+    predlog_pool_foreach(r->pool, render_visit, &w);
+    return w.s;
+}
+
+static void assert_layout(Region *r, const char *layout)
+{
+    g_autofree char *got = region_render(r);
+
+    g_assert_cmpstr(got, ==, layout);
+}
+
+static void assert_moved(Region *r, unsigned i, uint32_t from_unit,
+                         uint32_t to_unit, uint32_t units, char owner)
+{
+    Move *mv;
+
+    g_assert_cmpuint(i, <, r->moves->len);
+    mv = &g_array_index(r->moves, Move, i);
+    g_assert_cmpuint(mv->from, ==, BASE + (uint64_t)from_unit * U);
+    g_assert_cmpuint(mv->to, ==, BASE + (uint64_t)to_unit * U);
+    g_assert_cmpuint(mv->size, ==, (uint64_t)units * U);
+    g_assert_cmpuint(mv->owner, ==, (uint32_t)owner);
+}
+
+/* A defragment() that must fail must leave everything as it was. */
+static void assert_defragment_refused(const char *layout, uint64_t size)
+{
+    Region *r = region_new(layout);
+    PredlogPoolStats before = get_stats(r->pool), after;
+    uint64_t moved = 7;
+
+    g_test_message("%s, %" PRIu64 " bytes", layout, size);
+    g_assert_false(predlog_pool_defragment(r->pool, size, region_move, r,
+                                           &moved));
+    g_assert_cmpuint(moved, ==, 0);
+    g_assert_cmpuint(r->moves->len, ==, 0);
+    assert_layout(r, layout);
+    after = get_stats(r->pool);
+    g_assert_cmpmem(&before, sizeof(before), &after, sizeof(after));
+    region_free(r);
+}
+
+static void test_fragmentation(void)
+{
+    static const struct {
+        const char *layout;
+        double frag;
+    } cases[] = {
+        { "........", 0 },              /* all free, one extent */
+        { "aaaaaaaa", 0 },              /* nothing free */
+        { "aaaa....", 0 },
+        { "..a..", 0.5 },               /* 4 free, largest 2 */
+        { "a.b.c.d.", 0.75 },           /* 4 free, largest 1 */
+        { "a...b.", 0.25 },             /* 4 free, largest 3 */
+        { ".a.b..c.", 1.0 - 2.0 / 5.0 },
+        { "a.bb..", 1.0 - 2.0 / 3.0 },
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        Region *r = region_new(cases[i].layout);
+
+        g_test_message("%s", cases[i].layout);
+        g_assert_cmpfloat(predlog_pool_fragmentation(r->pool), ==,
+                          cases[i].frag);
+        region_free(r);
+    }
+}
+
+static void test_defragment_already_free(void)
+{
+    Region *r = region_new("a...b.");
+    PredlogPoolStats before = get_stats(r->pool), after;
+    uint64_t moved = 7;
+
+    /* A fit exists: true, and nothing moves; sizes round up as alloc's. */
+    g_assert_true(predlog_pool_defragment(r->pool, 3 * U, region_move, r,
+                                          &moved));
+    g_assert_cmpuint(moved, ==, 0);
+    g_assert_true(predlog_pool_defragment(r->pool, 2 * U + 1, region_move,
+                                          r, NULL));
+    g_assert_true(predlog_pool_defragment(r->pool, 0, region_move, r,
+                                          &moved));
+    g_assert_cmpuint(moved, ==, 0);
+    /* Larger than the pool, or than anything that could be free. */
+    g_assert_false(predlog_pool_defragment(r->pool, 6 * U + 1, region_move,
+                                           r, &moved));
+    g_assert_false(predlog_pool_defragment(r->pool, UINT64_MAX, region_move,
+                                           r, &moved));
+    g_assert_cmpuint(moved, ==, 0);
+    g_assert_cmpuint(r->moves->len, ==, 0);
+    assert_layout(r, "a...b.");
+    after = get_stats(r->pool);
+    g_assert_cmpmem(&before, sizeof(before), &after, sizeof(after));
+    region_free(r);
+}
+
+static void test_defragment_opens_window(void)
+{
+    Region *r = region_new("aa.b.cc..d");
+    PredlogPoolStats s;
+    uint64_t moved = 0;
+
+    /*
+     * Three-unit windows cost a:2, ab:3, b:1, bc:3, c:2, c:2, c:2, d:1;
+     * the first b-only one wins, and b goes to the only free space
+     * outside it, units 7-8.
+     */
+    g_assert_true(predlog_pool_defragment(r->pool, 3 * U, region_move, r,
+                                          &moved));
+    g_assert_cmpuint(moved, ==, U);
+    g_assert_cmpuint(r->moves->len, ==, 1);
+    assert_moved(r, 0, 3, 7, 1, 'b');
+    assert_layout(r, "aa...ccb.d");
+    /* The caller names it by its new offset now; the old one is gone. */
+    assert_extent(r->pool, BASE + 7 * U, U, 'b');
+    assert_no_extent(r->pool, BASE + 3 * U);
+    s = get_stats(r->pool);
+    g_assert_cmpuint(s.largest_free, ==, 3 * U);
+    g_assert_cmpuint(s.moves, ==, 1);
+    g_assert_cmpuint(s.moved_bytes, ==, U);
+    /* Relocation is neither an allocation nor a free (7 runs, 3 holes). */
+    g_assert_cmpuint(s.allocs, ==, 7);
+    g_assert_cmpuint(s.frees, ==, 3);
+    g_assert_cmpuint(must_alloc(r->pool, 3 * U, 'x', 99), ==, BASE + 2 * U);
+    region_free(r);
+}
+
+static void test_defragment_whole_extents(void)
+{
+    Region *r = region_new("aaaa.b..c.");
+
+    /*
+     * A window pays for every extent it overlaps in full: [3, 6) overlaps
+     * a by one unit but would move all four.  [4, 7) moves b alone, into
+     * the unit of the hole 6-7 that sticks out of the window (the middle
+     * of a free extent).
+     */
+    g_assert_true(predlog_pool_defragment(r->pool, 3 * U, region_move, r,
+                                          NULL));
+    g_assert_cmpuint(r->moves->len, ==, 1);
+    assert_moved(r, 0, 5, 7, 1, 'b');
+    assert_layout(r, "aaaa...bc.");
+    region_free(r);
+
+    /* Between pinned ends: the only window moves x past its hole. */
+    r = region_new("A.xx....Y");
+    g_assert_true(predlog_pool_defragment(r->pool, 5 * U, region_move, r,
+                                          NULL));
+    g_assert_cmpuint(r->moves->len, ==, 1);
+    assert_moved(r, 0, 2, 6, 2, 'x');
+    assert_layout(r, "A.....xxY");
+    region_free(r);
+}
+
+static void test_defragment_several(void)
+{
+    Region *r = region_new("a.bc.d...ee...ff");
+    uint64_t moved = 0;
+
+    /*
+     * Six-unit windows: [3, 9) moves only c and d (two units).  Equal
+     * sizes go lowest first: c to the smallest piece that holds it (unit
+     * 1), d to the next (the low end of 11-13).
+     */
+    g_assert_true(predlog_pool_defragment(r->pool, 6 * U, region_move, r,
+                                          &moved));
+    g_assert_cmpuint(moved, ==, 2 * U);
+    g_assert_cmpuint(r->moves->len, ==, 2);
+    assert_moved(r, 0, 3, 1, 1, 'c');
+    assert_moved(r, 1, 5, 11, 1, 'd');
+    assert_layout(r, "acb......eed..ff");
+    region_free(r);
+
+    /*
+     * Largest first: the one window [7, 12) moves a and bb; bb takes the
+     * smallest piece that holds it (units 0-1), then a the next (the low
+     * end of 3-5).  Lowest first, a would have taken units 0-1.
+     */
+    r = region_new("..X...Yabb..");
+    g_assert_true(predlog_pool_defragment(r->pool, 5 * U, region_move, r,
+                                          &moved));
+    g_assert_cmpuint(moved, ==, 3 * U);
+    g_assert_cmpuint(r->moves->len, ==, 2);
+    assert_moved(r, 0, 8, 0, 2, 'b');
+    assert_moved(r, 1, 7, 3, 1, 'a');
+    assert_layout(r, "bbXa..Y.....");
+    region_free(r);
+
+    /*
+     * Two extents into the tail of a hole that sticks out of the window:
+     * the only window, [4, 11), ends inside the hole 10-12.  xxxx takes
+     * the six units at the end, then a and b the two units of that tail
+     * (smallest; lowest of the two-unit pieces), one after the other.
+     */
+    r = region_new("...Pxxxxab...Q......");
+    g_assert_true(predlog_pool_defragment(r->pool, 7 * U, region_move, r,
+                                          &moved));
+    g_assert_cmpuint(moved, ==, 6 * U);
+    g_assert_cmpuint(r->moves->len, ==, 3);
+    assert_moved(r, 0, 4, 14, 4, 'x');
+    assert_moved(r, 1, 8, 11, 1, 'a');
+    assert_moved(r, 2, 9, 12, 1, 'b');
+    assert_layout(r, "...P.......abQxxxx..");
+    region_free(r);
+}
+
+static void test_defragment_pinned(void)
+{
+    Region *r = region_new("aa.B.cc..d");
+
+    /* Windows over B are out; of the rest, [7, 10) moves d alone. */
+    g_assert_true(predlog_pool_defragment(r->pool, 3 * U, region_move, r,
+                                          NULL));
+    g_assert_cmpuint(r->moves->len, ==, 1);
+    assert_moved(r, 0, 9, 2, 1, 'd');
+    assert_layout(r, "aadB.cc...");
+    region_free(r);
+
+    /* Every window of two units overlaps a pinned extent. */
+    assert_defragment_refused("A.B.C.D.", 2 * U);
+    assert_defragment_refused("A.B.", 2 * U);
+}
+
+static void test_defragment_refused(void)
+{
+    /* (a) Fewer bytes free than asked for. */
+    assert_defragment_refused("aa.bb.cc", 3 * U);
+    assert_defragment_refused("aa.bb.cc", 9 * U);
+    /* (c) Every window moves a two-unit extent; one-unit gaps only. */
+    assert_defragment_refused("aa.bb.cc.", 2 * U);
+    /*
+     * (c) as stated: the windows at units 1, 2 and 3 all move x, and the
+     * lowest wins although only [3, 9) would have had room for x (units
+     * 1-2); the rule is the one window, not a search.
+     */
+    assert_defragment_refused("Y.....xx.A", 6 * U);
+}
+
+static void test_compact(void)
+{
+    Region *r = region_new("a.b.c.d...");
+    PredlogPoolStats s;
+
+    /* From the top down, each to the lowest hole that holds it. */
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0, UINT64_MAX,
+                                          region_move, r), ==, 2 * U);
+    g_assert_cmpuint(r->moves->len, ==, 2);
+    assert_moved(r, 0, 6, 1, 1, 'd');
+    assert_moved(r, 1, 4, 3, 1, 'c');
+    assert_layout(r, "adbc......");
+    g_assert_cmpfloat(predlog_pool_fragmentation(r->pool), ==, 0);
+    s = get_stats(r->pool);
+    g_assert_cmpuint(s.moves, ==, 2);
+    g_assert_cmpuint(s.moved_bytes, ==, 2 * U);
+    g_assert_cmpuint(s.allocs, ==, 8);
+    g_assert_cmpuint(s.frees, ==, 4);
+    /* Nothing to do at fragmentation 0. */
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0, UINT64_MAX,
+                                          region_move, r), ==, 0);
+    region_free(r);
+
+    /* It stops as soon as the bound holds (1/6 after d's move)... */
+    r = region_new("a.b.c.d...");
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0.3, UINT64_MAX,
+                                          region_move, r), ==, U);
+    assert_layout(r, "adb.c.....");
+    /* ...and does nothing if it already holds. */
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0.2, UINT64_MAX,
+                                          region_move, r), ==, 0);
+    g_assert_cmpuint(r->moves->len, ==, 1);
+    region_free(r);
+
+    /* The budget: one unit moves, then nothing else fits in it. */
+    r = region_new("a.b.c.d...");
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0, U, region_move, r), ==,
+                     U);
+    assert_layout(r, "adb.c.....");
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0, 0, region_move, r), ==,
+                     0);
+    g_assert_cmpuint(r->moves->len, ==, 1);
+    /* The next call goes on where it stopped. */
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0, U, region_move, r), ==,
+                     U);
+    assert_layout(r, "adbc......");
+    region_free(r);
+}
+
+static void test_compact_pinned(void)
+{
+    Region *r = region_new("a.B.c.D..e");
+    uint64_t c_old = BASE + 4 * U, e_old = BASE + 9 * U;
+
+    /*
+     * e goes to unit 1 and c to unit 3; then only pinned extents or
+     * extents with no hole below are left: fragmentation stays at
+     * 1 - 3/5.
+     */
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0, UINT64_MAX,
+                                          region_move, r), ==, 2 * U);
+    assert_moved(r, 0, 9, 1, 1, 'e');
+    assert_moved(r, 1, 4, 3, 1, 'c');
+    assert_layout(r, "aeBc..D...");
+    g_assert_cmpfloat(predlog_pool_fragmentation(r->pool), ==,
+                      1.0 - 3.0 / 5.0);
+
+    /* Callers name the moved extents by their new offsets. */
+    assert_no_extent(r->pool, c_old);
+    assert_no_extent(r->pool, e_old);
+    g_assert_false(predlog_pool_release(r->pool, e_old));
+    assert_extent(r->pool, BASE + U, U, 'e');
+    assert_extent(r->pool, BASE + 3 * U, U, 'c');
+    g_assert_true(predlog_pool_pin(r->pool, BASE + 3 * U, true));
+    g_assert_true(predlog_pool_touch(r->pool, BASE + 3 * U, 50));
+    g_assert_true(predlog_pool_release(r->pool, BASE + U));
+    assert_layout(r, "a.BC..D...");
+    region_free(r);
+}
+
+static void test_compact_keeps_stamp(void)
+{
+    Region *r = region_new("a.b.c.d...");
+    EvictLog log;
+
+    evict_log_init(&log, r->pool);
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0, UINT64_MAX,
+                                          region_move, r), ==, 2 * U);
+    assert_layout(r, "adbc......");
+    /*
+     * Stamps are the layout's unit numbers: a 0, b 2, c 4, d 6.  Fill the
+     * pool, then evictions must still go in that order.
+     */
+    must_alloc(r->pool, 6 * U, 'x', 100);
+    g_assert_cmpuint(alloc_evict(r->pool, U, 'y', 101, false, &log), ==,
+                     BASE);
+    assert_evicted(&log, 0, BASE, U, 'a');
+    g_assert_cmpuint(alloc_evict(r->pool, 2 * U, 'y', 102, false, &log), ==,
+                     BASE + 2 * U);
+    assert_evicted(&log, 1, BASE + 2 * U, U, 'b');
+    assert_evicted(&log, 2, BASE + 3 * U, U, 'c');
+    g_assert_cmpuint(log.ev->len, ==, 3);
+    evict_log_destroy(&log);
+    region_free(r);
+}
+
+static void test_compact_stuck(void)
+{
+    Region *r = region_new("aa.bb.cc.");
+
+    /* Gaps smaller than every extent above them: no move at all. */
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0, UINT64_MAX,
+                                          region_move, r), ==, 0);
+    assert_layout(r, "aa.bb.cc.");
+    g_assert_cmpfloat(predlog_pool_fragmentation(r->pool), ==,
+                      1.0 - 1.0 / 3.0);
+    region_free(r);
+
+    /* pool.h's example: stuck at 1/3, while defragment() moves b up. */
+    r = region_new("a.bb..");
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0, UINT64_MAX,
+                                          region_move, r), ==, 0);
+    g_assert_cmpfloat(predlog_pool_fragmentation(r->pool), ==,
+                      1.0 - 2.0 / 3.0);
+    g_assert_true(predlog_pool_defragment(r->pool, 3 * U, region_move, r,
+                                          NULL));
+    assert_moved(r, 0, 2, 4, 2, 'b');
+    assert_layout(r, "a...bb");
+    region_free(r);
+}
+
+static void test_compact_keeps_largest(void)
+{
+    Region *r = region_new("...P.a");
+
+    /*
+     * The lowest hole that holds a is the largest, and a there would
+     * leave 2 + 2 units free instead of 3: a moves to unit 4 instead, and
+     * after that has nowhere to go.
+     */
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0, UINT64_MAX,
+                                          region_move, r), ==, U);
+    assert_moved(r, 0, 5, 4, 1, 'a');
+    assert_layout(r, "...Pa.");
+    g_assert_cmpuint(get_stats(r->pool).largest_free, ==, 3 * U);
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0, UINT64_MAX,
+                                          region_move, r), ==, 0);
+    region_free(r);
+
+    /*
+     * Into the largest hole is fine when what it leaves is as large: b
+     * cannot go to unit 0 (2 + 2 units free), but a can, its old place
+     * joining the rest of the hole; then b follows.
+     */
+    r = region_new("...ab.");
+    g_assert_cmpuint(predlog_pool_compact(r->pool, 0, UINT64_MAX,
+                                          region_move, r), ==, 2 * U);
+    assert_moved(r, 0, 3, 0, 1, 'a');
+    assert_moved(r, 1, 4, 1, 1, 'b');
+    assert_layout(r, "ab....");
+    region_free(r);
+}
+
+/* ------------------------------------------------------------------ */
 /* Randomised cases against a shadow model                             */
 /* ------------------------------------------------------------------ */
 
@@ -808,7 +1418,25 @@ typedef struct ModelExtent {
     uint32_t owner;
     uint64_t stamp;
     bool pinned;
+    uint64_t tag;               /* its bytes' pattern, if data is kept */
 } ModelExtent;
+
+/* What the move callback checks moves against. */
+typedef enum MoveMode {
+    MOVE_NONE,                  /* nothing may move */
+    MOVE_DEFRAG,                /* exactly the moves in Model.plan */
+    MOVE_COMPACT,               /* compact()'s rules, move by move */
+} MoveMode;
+
+/* How predlog_pool_defragment() must end, by pool.h, on a layout. */
+typedef enum DefragCase {
+    DEFRAG_FITS,                /* true, nothing moves: a fit exists */
+    DEFRAG_MOVES,               /* true, after the planned moves */
+    DEFRAG_TOO_LITTLE_FREE,     /* false: (a) */
+    DEFRAG_ALL_PINNED,          /* false: (b) */
+    DEFRAG_NO_ROOM,             /* false: (c) */
+    DEFRAG__MAX,
+} DefragCase;
 
 typedef struct Model {
     PredlogPool *pool;
@@ -822,6 +1450,22 @@ typedef struct Model {
     uint64_t now;
     uint64_t allocs, frees, evictions, failures;
     EvictLog log;
+
+    /* Compaction cases only: the region's bytes, else NULL. */
+    uint64_t *data;
+    uint64_t next_tag;
+    uint64_t moves, moved_bytes;
+    /* The call under way, for model_move(). */
+    MoveMode mode;
+    GArray *plan;               /* MOVE_DEFRAG: of Move */
+    double bound;               /* MOVE_COMPACT: its arguments */
+    uint64_t max_bytes;
+    uint64_t call_moved;        /* bytes this call moved so far */
+    unsigned call_moves;
+    /* Coverage: how defragment() calls ended, how much compact() moved. */
+    unsigned defrag_cases[DEFRAG__MAX];
+    uint64_t compact_moved;
+    unsigned compact_stuck;     /* calls that stopped above the bound */
 } Model;
 
 static uint32_t unit_of(Model *m, uint64_t offset)
@@ -862,13 +1506,20 @@ static void model_add(Model *m, uint64_t offset, uint64_t size,
     e->size = size;
     e->owner = owner;
     e->stamp = now;
+    e->tag = m->next_tag++;
     model_place(m, e);
+    if (m->data) {
+        fill(m->data, m->start, offset, 0, size, e->tag);
+    }
     g_hash_table_insert(m->by_offset, &e->offset, e);
     g_ptr_array_add(m->live, e);
 }
 
 static void model_remove(Model *m, ModelExtent *e)
 {
+    if (m->data) {
+        scribble(m->data, m->start, e->offset, e->size);
+    }
     model_unplace(m, e);
     g_assert_true(g_ptr_array_remove_fast(m->live, e));
     g_hash_table_remove(m->by_offset, &e->offset);
@@ -1031,12 +1682,12 @@ static uint64_t random_offset(Model *m)
     return m->start + g_rand_int_range(m->rand, 0, m->units * U);
 }
 
-static void step_alloc(Model *m, bool with_evict)
+/* Allocate @size bytes (@want units) and check it against the model. */
+static bool do_alloc(Model *m, uint64_t size, uint32_t want, uint32_t owner,
+                     bool with_evict, bool may_evict_own)
 {
-    uint32_t want, owner = g_rand_int_range(m->rand, 0, 6);
-    uint64_t size = random_size(m, &want), off = UINT64_MAX;
-    bool may_evict_own = g_rand_boolean(m->rand);
     g_autofree bool *is_free = model_free_map(m);
+    uint64_t off = UINT64_MAX;
     GPtrArray *plan = NULL;
     int64_t fit = -1;
     bool expect, ok;
@@ -1057,7 +1708,7 @@ static void step_alloc(Model *m, bool with_evict)
     if (!ok) {
         g_assert_cmpuint(m->log.ev->len, ==, 0);
         m->failures++;
-        return;
+        return false;
     }
 
     if (plan) {
@@ -1081,6 +1732,16 @@ static void step_alloc(Model *m, bool with_evict)
     g_assert_cmpuint(off, ==, m->start + (uint64_t)fit * U);
     model_add(m, off, (uint64_t)want * U, owner, m->now);
     m->allocs++;
+    return true;
+}
+
+static void step_alloc(Model *m, bool with_evict)
+{
+    uint32_t want, owner = g_rand_int_range(m->rand, 0, 6);
+    uint64_t size = random_size(m, &want);
+    bool may_evict_own = g_rand_boolean(m->rand);
+
+    do_alloc(m, size, want, owner, with_evict, may_evict_own);
 }
 
 static void step_release(Model *m)
@@ -1125,9 +1786,16 @@ static void step_resize(Model *m)
     }
     g_assert_cmpint(predlog_pool_resize(m->pool, off, size), ==, expect);
     if (expect) {
+        uint64_t old = e->size;
+
         model_unplace(m, e);
         e->size = (uint64_t)want * U;
         model_place(m, e);
+        if (m->data && e->size > old) {
+            fill(m->data, m->start, e->offset, old, e->size, e->tag);
+        } else if (m->data) {
+            scribble(m->data, m->start, e->offset + e->size, old - e->size);
+        }
     }
 }
 
@@ -1146,13 +1814,385 @@ static void step_pin(Model *m)
 {
     uint64_t off = random_offset(m);
     ModelExtent *e = model_find(m, off);
-    /* Mostly unpin, so that a good part of the pool stays evictable. */
-    bool pinned = g_rand_int_range(m->rand, 0, 3) == 0;
+    /*
+     * Mostly unpin, so that a good part of the pool stays evictable; with
+     * compaction, pin more, so that pins block windows too.
+     */
+    bool pinned = g_rand_int_range(m->rand, 0, 3) < (m->data ? 2 : 1);
 
     g_assert_cmpint(predlog_pool_pin(m->pool, off, pinned), ==, e != NULL);
     if (e) {
         e->pinned = pinned;
     }
+}
+
+/* Free units and the longest free run of a free map. */
+static uint32_t count_free(const bool *is_free, uint32_t units,
+                           uint32_t *longest)
+{
+    uint32_t n = 0;
+
+    for (uint32_t u = 0; u < units; u++) {
+        n += is_free[u];
+    }
+    runs_best_fit(is_free, units, 1, NULL, longest);
+    return n;
+}
+
+/* Fragmentation of a free map, computed as the pool does it. */
+static double map_fragmentation(const bool *is_free, uint32_t units)
+{
+    uint32_t longest, n_free = count_free(is_free, units, &longest);
+
+    return n_free ? 1.0 - (double)((uint64_t)longest * U) /
+                          (double)((uint64_t)n_free * U) : 0.0;
+}
+
+/* The longest free run if @e moved to unit @dest (free, not its own). */
+static uint32_t longest_after_move(Model *m, const bool *is_free,
+                                   const ModelExtent *e, uint32_t dest)
+{
+    g_autofree bool *after = g_new(bool, m->units);
+    uint32_t first = unit_of(m, e->offset), n = e->size / U, longest;
+
+    memcpy(after, is_free, m->units * sizeof(bool));
+    for (uint32_t u = first; u < first + n; u++) {
+        after[u] = true;
+    }
+    for (uint32_t u = dest; u < dest + n; u++) {
+        g_assert_true(is_free[u]);
+        after[u] = false;
+    }
+    count_free(after, m->units, &longest);
+    return longest;
+}
+
+/* Largest first, lowest offset on ties: best fit decreasing's order. */
+static gint cmp_bfd(gconstpointer a, gconstpointer b)
+{
+    const ModelExtent *x = *(ModelExtent * const *)a;
+    const ModelExtent *y = *(ModelExtent * const *)b;
+
+    if (x->size != y->size) {
+        return x->size > y->size ? -1 : 1;
+    }
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/*
+ * pool.h's defragment() rule, by brute force over every window and every
+ * unit: how a call for @want units must end, and in @plan the moves it
+ * must make if it moves anything.
+ */
+static DefragCase model_defrag(Model *m, uint32_t want, GArray *plan)
+{
+    g_autofree bool *is_free = model_free_map(m);
+    g_autoptr(GPtrArray) ext = g_ptr_array_new();
+    g_autoptr(GArray) piece_first = g_array_new(false, false,
+                                                sizeof(uint32_t));
+    g_autoptr(GArray) piece_len = g_array_new(false, false,
+                                              sizeof(uint32_t));
+    uint64_t best = UINT64_MAX;
+    uint32_t longest, n_free, w0 = 0;
+
+    if (want > m->units) {
+        return DEFRAG_TOO_LITTLE_FREE;
+    }
+    n_free = count_free(is_free, m->units, &longest);
+    if (longest >= want) {
+        return DEFRAG_FITS;
+    }
+    if (n_free < want) {
+        return DEFRAG_TOO_LITTLE_FREE;
+    }
+    for (uint32_t w = 0; w + want <= m->units; w++) {
+        uint64_t cost = 0;
+        bool pinned = false;
+
+        for (uint32_t u = w; u < w + want; u++) {
+            ModelExtent *e = m->map[u];
+
+            if (e) {
+                pinned |= e->pinned;
+                /* Each extent once, whole. */
+                if (u == w || m->map[u - 1] != e) {
+                    cost += e->size;
+                }
+            }
+        }
+        if (!pinned && cost < best) {
+            best = cost;
+            w0 = w;
+        }
+    }
+    if (best == UINT64_MAX) {
+        return DEFRAG_ALL_PINNED;
+    }
+
+    for (uint32_t u = w0; u < w0 + want; u++) {
+        if (m->map[u] && (u == w0 || m->map[u - 1] != m->map[u])) {
+            g_ptr_array_add(ext, m->map[u]);
+        }
+        is_free[u] = false;
+    }
+    g_ptr_array_sort(ext, cmp_bfd);
+    /* The free space outside the window, in offset order. */
+    for (uint32_t u = 0; u < m->units;) {
+        uint32_t len = 0;
+
+        while (u + len < m->units && is_free[u + len]) {
+            len++;
+        }
+        if (len) {
+            g_array_append_val(piece_first, u);
+            g_array_append_val(piece_len, len);
+        }
+        u += len ? len : 1;
+    }
+    for (unsigned i = 0; i < ext->len; i++) {
+        ModelExtent *e = g_ptr_array_index(ext, i);
+        uint32_t n = e->size / U, *first, *len;
+        int best_piece = -1;
+        Move mv;
+
+        for (unsigned j = 0; j < piece_len->len; j++) {
+            uint32_t l = g_array_index(piece_len, uint32_t, j);
+
+            /* The smallest that holds it; the lowest of equal ones. */
+            if (l >= n && (best_piece < 0 ||
+                           l < g_array_index(piece_len, uint32_t,
+                                             best_piece))) {
+                best_piece = j;
+            }
+        }
+        if (best_piece < 0) {
+            g_array_set_size(plan, 0);
+            return DEFRAG_NO_ROOM;
+        }
+        first = &g_array_index(piece_first, uint32_t, best_piece);
+        len = &g_array_index(piece_len, uint32_t, best_piece);
+        mv.from = e->offset;
+        mv.to = m->start + (uint64_t)*first * U;
+        mv.size = e->size;
+        mv.owner = e->owner;
+        g_array_append_val(plan, mv);
+        *first += n;
+        *len -= n;
+    }
+    return DEFRAG_MOVES;
+}
+
+/*
+ * Checks one move of predlog_pool_compact() against pool.h, in the model,
+ * which is still as the pool was when it chose the move.
+ */
+static void check_compact_move(Model *m, ModelExtent *e, uint64_t to)
+{
+    g_autofree bool *is_free = model_free_map(m);
+    uint32_t first = unit_of(m, e->offset), n = e->size / U;
+    uint32_t dest = unit_of(m, to), longest;
+
+    count_free(is_free, m->units, &longest);
+    /* It had not reached the bound, and has the budget for this. */
+    g_assert_cmpfloat(map_fragmentation(is_free, m->units), >, m->bound);
+    g_assert_cmpuint(e->size, <=, m->max_bytes - m->call_moved);
+    /* Down, to the low end of a free run that holds it... */
+    g_assert_cmpuint(dest, <, first);
+    g_assert_true(dest == 0 || !is_free[dest - 1]);
+    for (uint32_t u = dest; u < dest + n; u++) {
+        g_assert_true(is_free[u]);
+    }
+    /* ...without shrinking the largest free extent... */
+    g_assert_cmpuint(longest_after_move(m, is_free, e, dest), >=, longest);
+    /* ...and the lowest such: every lower one that holds it would. */
+    for (uint32_t u = 0, len; u < dest; u += len ? len : 1) {
+        for (len = 0; is_free[u + len]; len++) {
+            /* the run */
+        }
+        if (len >= n) {
+            g_assert_cmpuint(longest_after_move(m, is_free, e, u), <,
+                             longest);
+        }
+    }
+}
+
+static void model_move(void *opaque, uint64_t from, uint64_t to,
+                       uint64_t size, uint32_t owner)
+{
+    Model *m = opaque;
+    ModelExtent *e = model_find(m, from);
+
+    assert_move_sane(m->pool, from, to, size, owner);
+    g_assert_nonnull(e);
+    g_assert_cmpuint(e->size, ==, size);
+    g_assert_cmpuint(e->owner, ==, owner);
+    g_assert_false(e->pinned);
+    if (m->mode == MOVE_DEFRAG) {
+        Move *mv = NULL;
+
+        for (unsigned i = 0; i < m->plan->len; i++) {
+            if (g_array_index(m->plan, Move, i).from == from) {
+                mv = &g_array_index(m->plan, Move, i);
+            }
+        }
+        g_assert_nonnull(mv);
+        g_assert_cmpuint(to, ==, mv->to);
+        mv->from = UINT64_MAX;          /* once */
+    } else {
+        g_assert_cmpint(m->mode, ==, MOVE_COMPACT);
+        check_compact_move(m, e, to);
+    }
+    m->call_moved += size;
+    m->call_moves++;
+
+    /* Copy as the recorder would; the old bytes are garbage afterwards. */
+    assert_filled(m->data, m->start, from, size, e->tag);
+    memcpy(words_at(m->data, m->start, to),
+           words_at(m->data, m->start, from), size);
+    scribble(m->data, m->start, from, size);
+    model_unplace(m, e);
+    g_hash_table_steal(m->by_offset, &e->offset);
+    e->offset = to;
+    g_hash_table_insert(m->by_offset, &e->offset, e);
+    model_place(m, e);
+    m->moves++;
+    m->moved_bytes += size;
+}
+
+/* Defragment for @size bytes (@want units); returns what it returned. */
+static bool do_defragment(Model *m, uint64_t size, uint32_t want)
+{
+    g_autoptr(GArray) plan = g_array_new(false, false, sizeof(Move));
+    DefragCase c = model_defrag(m, want, plan);
+    uint64_t moved = 7, planned = 0;
+    unsigned n_planned = plan->len;
+    bool ok;
+
+    for (unsigned i = 0; i < plan->len; i++) {
+        planned += g_array_index(plan, Move, i).size;
+    }
+    m->mode = MOVE_DEFRAG;
+    m->plan = plan;
+    m->call_moved = 0;
+    m->call_moves = 0;
+    ok = predlog_pool_defragment(m->pool, size, model_move, m, &moved);
+    m->mode = MOVE_NONE;
+    m->plan = NULL;
+
+    /*
+     * False exactly when (a), (b) or (c) of pool.h holds, by brute force;
+     * true with exactly the planned moves otherwise.
+     */
+    g_assert_cmpint(ok, ==, c == DEFRAG_FITS || c == DEFRAG_MOVES);
+    g_assert_cmpuint(m->call_moves, ==, c == DEFRAG_MOVES ? n_planned : 0);
+    g_assert_cmpuint(moved, ==, m->call_moved);
+    g_assert_cmpuint(moved, ==, c == DEFRAG_MOVES ? planned : 0);
+    if (ok) {
+        g_assert_cmpuint(get_stats(m->pool).largest_free, >=,
+                         (uint64_t)want * U);
+    }
+    m->defrag_cases[c]++;
+    return ok;
+}
+
+static void step_defragment(Model *m)
+{
+    PredlogPoolStats s = get_stats(m->pool);
+    uint32_t longest = s.largest_free / U, n_free = s.free / U, want;
+    uint64_t size;
+
+    if (longest < n_free && g_rand_int_range(m->rand, 0, 4)) {
+        /* The case it is for: enough free, but no extent that large. */
+        want = g_rand_int_range(m->rand, longest + 1, n_free + 1);
+        size = (uint64_t)want * U - g_rand_int_range(m->rand, 0, U);
+    } else {
+        size = random_size(m, &want);
+    }
+    do_defragment(m, size, want);
+}
+
+/* An allocation that fails for want of a fit is retried after defragment. */
+static void step_alloc_defragment(Model *m)
+{
+    uint32_t want, owner = g_rand_int_range(m->rand, 0, 6);
+    uint64_t size = random_size(m, &want);
+    g_autofree bool *is_free = model_free_map(m);
+    uint32_t longest, n_free = count_free(is_free, m->units, &longest);
+    bool opened = false;
+
+    if (want <= n_free && want > longest) {
+        opened = do_defragment(m, size, want);
+    }
+    g_assert_true(do_alloc(m, size, want, owner, false, false) ||
+                  !opened);
+}
+
+/*
+ * After compact() stopped above its bound with @left bytes of budget,
+ * pool.h says: every unpinned extent is larger than @left, or each move of
+ * it down to the low end of a free run that holds it shrinks the largest
+ * free extent.  By brute force over every extent and every run.
+ */
+static void check_compact_stopped(Model *m, uint64_t left)
+{
+    g_autofree bool *is_free = model_free_map(m);
+    uint32_t longest;
+
+    count_free(is_free, m->units, &longest);
+    for (unsigned i = 0; i < m->live->len; i++) {
+        ModelExtent *e = g_ptr_array_index(m->live, i);
+        uint32_t first = unit_of(m, e->offset);
+
+        if (e->pinned || e->size > left) {
+            continue;
+        }
+        for (uint32_t u = 0, len; u < first; u += len ? len : 1) {
+            for (len = 0; is_free[u + len]; len++) {
+                /* the run */
+            }
+            if (len >= e->size / U) {
+                g_assert_cmpuint(longest_after_move(m, is_free, e, u), <,
+                                 longest);
+            }
+        }
+    }
+}
+
+static void step_compact(Model *m)
+{
+    static const double bounds[] = { 0, 0, 0.05, 0.2, 0.5, 1 };
+    static const uint64_t budgets[] = {
+        0, U, 4 * U, 32 * U, UINT64_MAX, UINT64_MAX,
+    };
+    PredlogPoolStats before = get_stats(m->pool), after;
+    double frag_before = predlog_pool_fragmentation(m->pool), frag;
+    uint64_t got;
+
+    m->bound = bounds[g_rand_int_range(m->rand, 0, G_N_ELEMENTS(bounds))];
+    m->max_bytes = budgets[g_rand_int_range(m->rand, 0,
+                                            G_N_ELEMENTS(budgets))];
+    m->mode = MOVE_COMPACT;
+    m->call_moved = 0;
+    m->call_moves = 0;
+    got = predlog_pool_compact(m->pool, m->bound, m->max_bytes, model_move,
+                               m);
+    m->mode = MOVE_NONE;
+
+    after = get_stats(m->pool);
+    frag = predlog_pool_fragmentation(m->pool);
+    g_assert_cmpuint(got, ==, m->call_moved);
+    g_assert_cmpuint(got, <=, m->max_bytes);
+    /* Never a smaller largest free extent, never more fragmentation. */
+    g_assert_cmpuint(after.largest_free, >=, before.largest_free);
+    g_assert_cmpfloat(frag, <=, frag_before);
+    if (frag_before <= m->bound) {
+        g_assert_cmpuint(got, ==, 0);
+    }
+    if (frag > m->bound) {
+        check_compact_stopped(m, m->max_bytes - got);
+        m->compact_stuck++;
+    }
+    m->compact_moved += got;
 }
 
 typedef struct CompareWalk {
@@ -1209,6 +2249,14 @@ static void model_verify(Model *m)
     g_assert_cmpuint(s.frees, ==, m->frees);
     g_assert_cmpuint(s.evictions, ==, m->evictions);
     g_assert_cmpuint(s.failures, ==, m->failures);
+    g_assert_cmpuint(s.moves, ==, m->moves);
+    g_assert_cmpuint(s.moved_bytes, ==, m->moved_bytes);
+    /* Every extent's bytes are its own: no move lost or mixed any up. */
+    for (unsigned i = 0; m->data && i < m->live->len; i++) {
+        ModelExtent *e = g_ptr_array_index(m->live, i);
+
+        assert_filled(m->data, m->start, e->offset, e->size, e->tag);
+    }
 }
 
 typedef struct RandomCase {
@@ -1216,6 +2264,7 @@ typedef struct RandomCase {
     uint32_t units;
     uint32_t max_alloc_units;
     unsigned steps;
+    bool compaction;            /* also defragment and compact, with data */
 } RandomCase;
 
 static void run_random(const RandomCase *rc)
@@ -1237,13 +2286,26 @@ static void run_random(const RandomCase *rc)
                                         g_free);
     m.live = g_ptr_array_new();
     evict_log_init(&m.log, m.pool);
+    if (rc->compaction) {
+        m.data = g_new(uint64_t, (uint64_t)m.units * U / 8);
+        scribble(m.data, m.start, m.start, (uint64_t)m.units * U);
+    }
 
     for (unsigned i = 0; i < rc->steps; i++) {
         int op = g_rand_int_range(m.rand, 0, 100);
 
         /* The clock stands still now and then: stamps tie. */
         m.now += g_rand_int_range(m.rand, 0, 3);
-        if (op < 30) {
+        if (rc->compaction && g_rand_int_range(m.rand, 0, 10) < 3) {
+            op = g_rand_int_range(m.rand, 0, 4);
+            if (op < 2) {
+                step_alloc_defragment(&m);
+            } else if (op < 3) {
+                step_defragment(&m);
+            } else {
+                step_compact(&m);
+            }
+        } else if (op < 30) {
             step_alloc(&m, false);
         } else if (op < 55) {
             step_alloc(&m, true);
@@ -1266,6 +2328,23 @@ static void run_random(const RandomCase *rc)
                    s.allocs, s.frees, s.evictions, s.failures, s.extents);
     g_assert_cmpuint(s.evictions, >, 0);
     g_assert_cmpuint(s.failures, >, 0);
+    if (rc->compaction) {
+        g_test_message("defragment: %u fit, %u moved, refused %u for free "
+                       "bytes, %u for pins, %u for room; compact moved %"
+                       PRIu64 " bytes, %u calls stopped above the bound",
+                       m.defrag_cases[DEFRAG_FITS],
+                       m.defrag_cases[DEFRAG_MOVES],
+                       m.defrag_cases[DEFRAG_TOO_LITTLE_FREE],
+                       m.defrag_cases[DEFRAG_ALL_PINNED],
+                       m.defrag_cases[DEFRAG_NO_ROOM], m.compact_moved,
+                       m.compact_stuck);
+        /* Each outcome the guarantee names must have come up. */
+        for (unsigned c = 0; c < DEFRAG__MAX; c++) {
+            g_assert_cmpuint(m.defrag_cases[c], >, 0);
+        }
+        g_assert_cmpuint(m.compact_moved, >, 0);
+        g_assert_cmpuint(m.compact_stuck, >, 0);
+    }
 
     /* Releasing everything leaves one hole the size of the pool. */
     while (m.live->len) {
@@ -1285,6 +2364,7 @@ static void run_random(const RandomCase *rc)
     g_ptr_array_free(m.live, true);
     g_hash_table_destroy(m.by_offset);
     g_free(m.map);
+    g_free(m.data);
     g_rand_free(m.rand);
 }
 
@@ -1313,6 +2393,17 @@ static const RandomCase random_cases[] = {
     { .seed = 0xdeadbeef, .units = 16, .max_alloc_units = 4, .steps = 5000 },
     /* Small requests in a large pool: thousands of extents at once. */
     { .seed = 42, .units = 6144, .max_alloc_units = 3, .steps = 12000 },
+    /* With defragment() and compact(), and the bytes they move. */
+    { .seed = 11, .units = 64, .max_alloc_units = 8, .steps = 6000,
+      .compaction = true },
+    { .seed = 12, .units = 256, .max_alloc_units = 16, .steps = 6000,
+      .compaction = true },
+    { .seed = 13, .units = 1024, .max_alloc_units = 40, .steps = 4000,
+      .compaction = true },
+    { .seed = 14, .units = 32, .max_alloc_units = 4, .steps = 6000,
+      .compaction = true },
+    { .seed = 15, .units = 512, .max_alloc_units = 6, .steps = 4000,
+      .compaction = true },
 };
 
 int main(int argc, char **argv)
@@ -1338,9 +2429,26 @@ int main(int argc, char **argv)
     g_test_add_func("/pool/resize/keeps-stamp", test_resize_keeps_stamp);
     g_test_add_func("/pool/bad-offsets", test_bad_offsets);
     g_test_add_func("/pool/foreach", test_foreach);
+    g_test_add_func("/pool/fragmentation", test_fragmentation);
+    g_test_add_func("/pool/defragment/already-free",
+                    test_defragment_already_free);
+    g_test_add_func("/pool/defragment/opens-window",
+                    test_defragment_opens_window);
+    g_test_add_func("/pool/defragment/whole-extents",
+                    test_defragment_whole_extents);
+    g_test_add_func("/pool/defragment/several", test_defragment_several);
+    g_test_add_func("/pool/defragment/pinned", test_defragment_pinned);
+    g_test_add_func("/pool/defragment/refused", test_defragment_refused);
+    g_test_add_func("/pool/compact", test_compact);
+    g_test_add_func("/pool/compact/pinned", test_compact_pinned);
+    g_test_add_func("/pool/compact/keeps-stamp", test_compact_keeps_stamp);
+    g_test_add_func("/pool/compact/stuck", test_compact_stuck);
+    g_test_add_func("/pool/compact/keeps-largest",
+                    test_compact_keeps_largest);
     for (unsigned i = 0; i < G_N_ELEMENTS(random_cases); i++) {
         g_autofree char *path =
-            g_strdup_printf("/pool/random/seed-%" PRIu32,
+            g_strdup_printf("/pool/random/%sseed-%" PRIu32,
+                            random_cases[i].compaction ? "compaction/" : "",
                             random_cases[i].seed);
 
         g_test_add_data_func(path, &random_cases[i], test_random);
