@@ -31,6 +31,14 @@
 /* Re-arm the pressure notice once use is this many points below it. */
 #define PREDLOG_PRESSURE_HYSTERESIS 10
 
+/* A level change waiting for the BQL side of the refresh to report it. */
+typedef struct PredlogLevelChangeEvent {
+    char *function;
+    PredlogRecordLevel from;
+    PredlogRecordLevel to;
+    const char *reason;         /* static */
+} PredlogLevelChangeEvent;
+
 static uint64_t predlog_losses(PredlogRecorder *rec)
 {
     PredlogRecorderStats st;
@@ -105,10 +113,11 @@ static void predlog_pressure_bh(void *opaque)
     predlog_notify(s, PREDLOG_VEC_PRESSURE);
 }
 
-PredlogLogResult predlog_log(PredlogState *s, int func_id,
+PredlogLogResult predlog_log(PredlogState *s, int source,
                              PredlogEntry *entry, uint64_t *seq)
 {
     PredlogLogResult res;
+    int func_id;
 
     entry->timestamp_ns = qemu_clock_get_ns(QEMU_CLOCK_HOST);
     if (entry->max_stored > s->snaplen) {
@@ -116,34 +125,86 @@ PredlogLogResult predlog_log(PredlogState *s, int func_id,
     }
 
     qemu_mutex_lock(&s->lock);
-    res = predlog_recorder_log(s->recorder, func_id, entry, get_clock(), seq);
+    res = predlog_allocator_log(s->allocator, source, entry, get_clock(),
+                                seq, &func_id);
     predlog_check_pressure_locked(s);
     qemu_mutex_unlock(&s->lock);
 
-    trace_predlog_log(func_id, entry->type, entry->orig_len, res);
+    trace_predlog_log(source, func_id, entry->type, entry->orig_len, res);
     return res;
 }
 
-int predlog_add_function(PredlogState *s, PredlogFunctionKind kind,
-                         const char *name, Error **errp)
+int predlog_add_source(PredlogState *s, PredlogFunctionKind kind,
+                       const char *name, Error **errp)
 {
     g_autoptr(GError) err = NULL;
     int id;
 
     qemu_mutex_lock(&s->lock);
-    id = predlog_recorder_add_function(s->recorder, kind, name, get_clock(),
-                                       &err);
+    id = predlog_allocator_add_source(s->allocator, kind, name, get_clock(),
+                                      &err);
     qemu_mutex_unlock(&s->lock);
     if (id < 0) {
-        error_setg(errp, "predlog '%s': cannot add I/O function '%s': %s",
+        error_setg(errp, "predlog '%s': cannot add I/O source '%s': %s",
                    predlog_id(s), name, err->message);
         error_append_hint(errp, "Raise the device's max-functions "
-                          "(now %" PRIu32 ") or give it fewer taps.\n",
-                          s->max_functions);
+                          "(now %" PRIu32 "), give it fewer taps, or give "
+                          "the tap a shorter id.\n", s->max_functions);
         return -1;
     }
-    trace_predlog_add_function(id, predlog_function_kind_str(kind), name);
+    trace_predlog_add_source(id, predlog_function_kind_str(kind), name);
     return id;
+}
+
+/* Called by the allocator's refresh, with s->lock held. */
+static void predlog_level_changed_locked(void *opaque,
+                                         const PredlogLevelChange *c)
+{
+    PredlogState *s = opaque;
+    PredlogLevelChangeEvent ev = {
+        .function = g_strdup(c->function),
+        .from = c->from,
+        .to = c->to,
+        .reason = c->reason,
+    };
+
+    g_array_append_val(s->level_changes, ev);
+}
+
+/*
+ * Every refresh-ms of virtual time: close the interval, forecast, plan
+ * levels and buffer sizes.  QEMU_CLOCK_VIRTUAL stops with the VM, so a
+ * stopped VM's functions do not look idle to the forecasts.
+ */
+static void predlog_refresh_timer(void *opaque)
+{
+    PredlogState *s = opaque;
+    g_autoptr(GArray) changes = NULL;
+
+    qemu_mutex_lock(&s->lock);
+    predlog_allocator_refresh(s->allocator, get_clock(),
+                              predlog_level_changed_locked, s);
+    changes = s->level_changes;
+    s->level_changes = g_array_new(false, false,
+                                   sizeof(PredlogLevelChangeEvent));
+    qemu_mutex_unlock(&s->lock);
+
+    /* events and traces need no lock; the event needs the BQL we hold */
+    for (guint i = 0; i < changes->len; i++) {
+        PredlogLevelChangeEvent *ev =
+            &g_array_index(changes, PredlogLevelChangeEvent, i);
+
+        trace_predlog_level_changed(ev->function,
+                                    predlog_level_str(ev->from),
+                                    predlog_level_str(ev->to), ev->reason);
+        qapi_event_send_predlog_level_changed(predlog_id(s), ev->function,
+                                              (PredlogLevel)ev->from,
+                                              (PredlogLevel)ev->to,
+                                              ev->reason);
+        g_free(ev->function);
+    }
+    timer_mod(s->refresh_timer, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+              s->refresh_ms);
 }
 
 unsigned predlog_pool_used_percent(PredlogState *s)
@@ -177,6 +238,8 @@ static void predlog_vm_state_change(void *opaque, bool running,
 
     if (!running && s->pool_mr) {
         qemu_mutex_lock(&s->lock);
+        /* pending summaries go into the pool before it is sent */
+        predlog_recorder_tick(s->recorder, get_clock());
         memory_region_set_dirty(s->pool_mr, 0, s->pool_bytes);
         qemu_mutex_unlock(&s->lock);
     }
@@ -193,7 +256,10 @@ int predlog_backend_post_load(PredlogState *s, Error **errp)
     bool ok;
 
     qemu_mutex_lock(&s->lock);
-    ok = predlog_recorder_adopt(s->recorder, &err);
+    ok = predlog_recorder_adopt(s->recorder,
+                                s->policy_val == PREDLOG_POOL_POLICY_PREDICTIVE,
+                                &err) &&
+         predlog_allocator_adopt(s->allocator, &err);
     qemu_mutex_unlock(&s->lock);
     if (!ok) {
         error_setg(errp, "predlog '%s': cannot take over the migrated pool: "
@@ -271,18 +337,57 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
     ERRP_GUARD();
     g_autoptr(GError) err = NULL;
     PredlogRecorderConfig cfg = { 0 };
+    PredlogAllocatorConfig acfg;
     uint64_t need;
-    int policy;
+    int policy, forecaster;
 
     policy = qapi_enum_parse(&PredlogPoolPolicy_lookup, s->policy, -1, NULL);
     if (policy < 0) {
         error_setg(errp, "predlog: policy '%s' is not known", s->policy);
-        error_append_hint(errp, "Use policy=dynamic (buffers as functions "
-                          "need them) or policy=fixed (equal circular "
-                          "buffers).\n");
+        error_append_hint(errp, "Use policy=predictive (buffers and detail "
+                          "by forecast), policy=dynamic (buffers as "
+                          "functions need them) or policy=fixed (equal "
+                          "circular buffers).\n");
         return false;
     }
     s->policy_val = policy;
+    if (strcmp(s->compression, "zstd") && strcmp(s->compression, "none")) {
+        error_setg(errp, "predlog: compression '%s' is not known",
+                   s->compression);
+        error_append_hint(errp, "Use compression=zstd (a compressed cold "
+                          "tier) or compression=none.\n");
+        return false;
+    }
+    forecaster = qapi_enum_parse(&PredlogForecastMethod_lookup, s->forecaster,
+                                 -1, NULL);
+    if (forecaster < 0) {
+        error_setg(errp, "predlog: forecaster '%s' is not known",
+                   s->forecaster);
+        error_append_hint(errp, "Use auto, naive, ewma, holt, "
+                          "holt-winters, ar or tree.\n");
+        return false;
+    }
+    if (strcmp(s->min_level, "summary") && strcmp(s->min_level, "header")) {
+        error_setg(errp, "predlog: min-level '%s' is not known",
+                   s->min_level);
+        error_append_hint(errp, "Use min-level=summary (a burst may reduce "
+                          "records to per-interval aggregates) or "
+                          "min-level=header (every record keeps at least "
+                          "its headers).\n");
+        return false;
+    }
+    if (s->refresh_ms < 10 || s->refresh_ms > 60000) {
+        error_setg(errp, "predlog: refresh-ms=%" PRIu32 " is out of range",
+                   s->refresh_ms);
+        error_append_hint(errp, "Use 10 to 60000 milliseconds.\n");
+        return false;
+    }
+    if (s->horizon < 1 || s->horizon > 86400) {
+        error_setg(errp, "predlog: horizon=%" PRIu32 " is out of range",
+                   s->horizon);
+        error_append_hint(errp, "Use 1 to 86400 seconds.\n");
+        return false;
+    }
     if (s->max_functions < PREDLOG_RECORDER_MIN_FUNCTIONS ||
         s->max_functions > PREDLOG_RECORDER_MAX_FUNCTIONS) {
         error_setg(errp, "predlog: max-functions=%" PRIu32 " is out of "
@@ -314,7 +419,7 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
     }
     /* every buffer must hold at least a few records of the largest size */
     need = 4 * predlog_record_size(s->snaplen);
-    if (s->policy_val == PREDLOG_POOL_POLICY_DYNAMIC &&
+    if (s->policy_val != PREDLOG_POOL_POLICY_FIXED &&
         s->buffer_size < MAX(need, PREDLOG_RECORDER_MIN_BUFFER)) {
         error_setg(errp, "predlog: buffer-size=%" PRIu64 " is too small for "
                    "snaplen=%" PRIu32, s->buffer_size, s->snaplen);
@@ -345,6 +450,8 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
                  PREDLOG_POLICY_FIXED : PREDLOG_POLICY_DYNAMIC;
     cfg.max_functions = s->max_functions;
     cfg.buffer_size = s->buffer_size;
+    cfg.compression = strcmp(s->compression, "zstd") ?
+                      PREDLOG_COMPRESSION_NONE : PREDLOG_COMPRESSION_ZSTD;
     cfg.created_ns = qemu_clock_get_ns(QEMU_CLOCK_HOST);
     cfg.name = predlog_id(s);
     s->recorder = predlog_recorder_new(s->pool_base, s->pool_bytes, &cfg,
@@ -357,9 +464,24 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
         predlog_backend_unmap(s);
         return false;
     }
+    predlog_allocator_config_default(&acfg);
+    acfg.predictive = s->policy_val == PREDLOG_POOL_POLICY_PREDICTIVE;
+    acfg.refresh_ms = s->refresh_ms;
+    acfg.horizon_s = s->horizon;
+    acfg.model = forecaster;
+    acfg.floor = strcmp(s->min_level, "header") ?
+                 PREDLOG_RECORD_LEVEL_SUMMARY : PREDLOG_RECORD_LEVEL_HEADER;
+    s->allocator = predlog_allocator_new(s->recorder, &acfg, &err);
+    g_assert(s->allocator);     /* the configuration was checked above */
+    s->level_changes = g_array_new(false, false,
+                                   sizeof(PredlogLevelChangeEvent));
     qemu_mutex_init(&s->lock);
     s->pressure_bh = qemu_bh_new_guarded(predlog_pressure_bh, s,
                                          &DEVICE(s)->mem_reentrancy_guard);
+    s->refresh_timer = timer_new_ms(QEMU_CLOCK_VIRTUAL,
+                                    predlog_refresh_timer, s);
+    timer_mod(s->refresh_timer, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+              s->refresh_ms);
     s->pressure_armed = true;
     s->losses_seen = 0;
     s->vmsentry = qemu_add_vm_change_state_handler(predlog_vm_state_change,
@@ -375,7 +497,17 @@ void predlog_backend_unrealize(PredlogState *s)
     qemu_del_vm_change_state_handler(s->vmsentry);
     qemu_bh_delete(s->pressure_bh);
     s->pressure_bh = NULL;
+    timer_free(s->refresh_timer);
+    s->refresh_timer = NULL;
+    predlog_recorder_tick(s->recorder, get_clock());
     predlog_flush(s);
+    predlog_allocator_free(s->allocator);
+    s->allocator = NULL;
+    for (guint i = 0; i < s->level_changes->len; i++) {
+        g_free(g_array_index(s->level_changes, PredlogLevelChangeEvent,
+                             i).function);
+    }
+    g_array_unref(s->level_changes);
     predlog_recorder_free(s->recorder);
     s->recorder = NULL;
     qemu_mutex_destroy(&s->lock);

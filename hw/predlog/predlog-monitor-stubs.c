@@ -26,6 +26,12 @@ void qmp_predlog_flush(const char *id, Error **errp)
     }
 }
 
+void qmp_predlog_set_forecaster(const char *id, const char *function,
+                                PredlogForecastMethod model, Error **errp)
+{
+    error_setg(errp, "'%s' is not the id of a predlog device", id);
+}
+
 void hmp_info_predlog(Monitor *mon, const QDict *qdict)
 {
     monitor_printf(mon, "No predlog device\n");

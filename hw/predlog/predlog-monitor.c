@@ -29,11 +29,31 @@ static PredlogFunctionType predlog_function_type(PredlogFunctionKind kind)
     }
 }
 
+static PredlogForecastInfo *predlog_forecast_info(
+    const PredlogAllocatorFunctionInfo *ai)
+{
+    PredlogForecastInfo *fc = g_new0(PredlogForecastInfo, 1);
+
+    fc->source = g_strdup(ai->source);
+    fc->traffic_class = g_strdup(ai->class_name ? ai->class_name : "");
+    fc->mode = (PredlogForecastMethod)ai->mode;
+    fc->model = (PredlogForecastMethod)ai->model;
+    fc->records_per_second = ai->forecast;
+    fc->confidence = ai->confidence;
+    fc->period = ai->period;
+    fc->smape = ai->smape;
+    fc->need = ai->need > 0 ? (uint64_t)ai->need : 0;
+    fc->level_changes = ai->level_changes;
+    fc->reason = g_strdup(ai->reason);
+    return fc;
+}
+
 static void predlog_pool_info_fill(PredlogState *s, PredlogInfo *info)
 {
     PredlogPoolInfo *pool = g_new0(PredlogPoolInfo, 1);
     PredlogFunctionInfoList **tail = &info->functions;
     PredlogRecorderStats st;
+    PredlogAllocatorStats as;
     unsigned i, n;
 
     pool->policy = s->policy_val;
@@ -41,16 +61,26 @@ static void predlog_pool_info_fill(PredlogState *s, PredlogInfo *info)
     if (s->memdev) {
         pool->memdev = host_memory_backend_get_name(s->memdev);
     }
+    pool->refresh_ms = s->refresh_ms;
+    pool->horizon = s->horizon;
 
     qemu_mutex_lock(&s->lock);
     predlog_recorder_get_stats(s->recorder, &st);
+    predlog_allocator_get_stats(s->allocator, &as);
     pool->size = st.size;
     pool->used = st.used;
     pool->free = st.free;
     pool->fragments = st.fragments;
     pool->evictions = st.evictions;
+    pool->largest_free = st.largest_free;
+    pool->compression = g_strdup(predlog_compression_str(st.compression));
+    pool->refreshes = as.refreshes;
+    pool->allocator_cpu_ns = as.cpu_ns;
+    pool->preallocations = as.preallocations;
+    pool->plan_fill = as.plan_fill;
     n = predlog_recorder_n_functions(s->recorder);
     for (i = 0; i < n; i++) {
+        PredlogAllocatorFunctionInfo ai;
         PredlogFunctionStats fs;
         PredlogFunctionInfo *fi;
 
@@ -67,6 +97,21 @@ static void predlog_pool_info_fill(PredlogState *s, PredlogInfo *info)
         fi->buffer_size = fs.buffer_size;
         fi->buffers = fs.buffers;
         fi->wraps = fs.wraps;
+        fi->level = (PredlogLevel)fs.level;
+        fi->records_full = fs.by_level[PREDLOG_RECORD_LEVEL_FULL];
+        fi->records_header = fs.by_level[PREDLOG_RECORD_LEVEL_HEADER];
+        fi->records_summarised = fs.by_level[PREDLOG_RECORD_LEVEL_SUMMARY];
+        fi->hot_size = fs.hot_size;
+        fi->hot_target = fs.hot_target;
+        fi->cold_size = fs.cold_size;
+        fi->cold_budget = fs.cold_budget;
+        fi->compression = fs.chunk_in ? (double)fs.chunk_out / fs.chunk_in
+                                      : 1.0;
+        fi->lost_laps = fs.lost_laps;
+        if (s->policy_val == PREDLOG_POOL_POLICY_PREDICTIVE &&
+            predlog_allocator_function_info(s->allocator, i, &ai)) {
+            fi->forecast = predlog_forecast_info(&ai);
+        }
         QAPI_LIST_APPEND(tail, fi);
     }
     qemu_mutex_unlock(&s->lock);
@@ -127,22 +172,51 @@ static int predlog_flush_one(Object *obj, void *opaque)
     return 0;
 }
 
-void qmp_predlog_flush(const char *id, Error **errp)
+static PredlogState *predlog_by_id(const char *id, Error **errp)
 {
     Object *obj;
+
+    obj = object_resolve_path_component(machine_get_container("peripheral"),
+                                        id);
+    if (!obj || !object_dynamic_cast(obj, TYPE_PREDLOG)) {
+        error_setg(errp, "'%s' is not the id of a predlog device", id);
+        return NULL;
+    }
+    return PREDLOG(obj);
+}
+
+void qmp_predlog_flush(const char *id, Error **errp)
+{
+    PredlogState *s;
 
     if (!id) {
         object_child_foreach_recursive(object_get_root(), predlog_flush_one,
                                        NULL);
         return;
     }
-    obj = object_resolve_path_component(machine_get_container("peripheral"),
-                                        id);
-    if (!obj || !object_dynamic_cast(obj, TYPE_PREDLOG)) {
-        error_setg(errp, "'%s' is not the id of a predlog device", id);
+    s = predlog_by_id(id, errp);
+    if (s) {
+        predlog_flush(s);
+    }
+}
+
+void qmp_predlog_set_forecaster(const char *id, const char *function,
+                                PredlogForecastMethod model, Error **errp)
+{
+    g_autoptr(GError) err = NULL;
+    PredlogState *s = predlog_by_id(id, errp);
+    bool ok;
+
+    if (!s) {
         return;
     }
-    predlog_flush(PREDLOG(obj));
+    qemu_mutex_lock(&s->lock);
+    ok = predlog_allocator_set_model(s->allocator, function,
+                                     (PredlogForecastModel)model, &err);
+    qemu_mutex_unlock(&s->lock);
+    if (!ok) {
+        error_setg(errp, "predlog '%s': %s", id, err->message);
+    }
 }
 
 static void hmp_info_predlog_pool(Monitor *mon, PredlogInfo *info)
@@ -158,17 +232,33 @@ static void hmp_info_predlog_pool(Monitor *mon, PredlogInfo *info)
                    pool->memdev ? pool->memdev : "",
                    pool->size / KiB, pool->used / KiB, pool->free / KiB,
                    pool->fragments, pool->evictions);
-    monitor_printf(mon, "  %4s %-20s %-5s %10s %12s %8s %10s %7s\n",
-                   "id", "function", "type", "records", "bytes", "dropped",
-                   "buffer KiB", "wraps");
+    monitor_printf(mon, "  cold tier %s; refresh %" PRIu32 " ms, horizon %"
+                   PRIu32 " s, plan at %.0f%% of capacity, %" PRIu64
+                   " refreshes (%" PRIu64 " us CPU), %" PRIu64
+                   " preallocations\n",
+                   pool->compression, pool->refresh_ms, pool->horizon,
+                   pool->plan_fill * 100, pool->refreshes,
+                   pool->allocator_cpu_ns / 1000, pool->preallocations);
+    monitor_printf(mon, "  %4s %-24s %-5s %-7s %10s %8s %8s %8s %6s %-12s "
+                   "%8s %5s\n", "id", "function", "type", "level", "records",
+                   "dropped", "hot KiB", "cold KiB", "ratio", "model",
+                   "rec/s", "conf");
     for (f = info->functions; f; f = f->next) {
         PredlogFunctionInfo *fi = f->value;
+        PredlogForecastInfo *fc = fi->forecast;
 
-        monitor_printf(mon, "  %4" PRIu32 " %-20s %-5s %10" PRIu64 " %12"
-                       PRIu64 " %8" PRIu64 " %10" PRIu64 " %7" PRIu64 "\n",
+        monitor_printf(mon, "  %4" PRIu32 " %-24s %-5s %-7s %10" PRIu64
+                       " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %6.2f",
                        fi->id, fi->name, PredlogFunctionType_str(fi->type),
-                       fi->records, fi->bytes, fi->dropped,
-                       fi->buffer_size / KiB, fi->wraps);
+                       PredlogLevel_str(fi->level), fi->records,
+                       fi->dropped, fi->hot_size / KiB, fi->cold_size / KiB,
+                       fi->compression);
+        if (fc) {
+            monitor_printf(mon, " %-12s %8.1f %5.2f",
+                           PredlogForecastMethod_str(fc->model),
+                           fc->records_per_second, fc->confidence);
+        }
+        monitor_printf(mon, "\n");
     }
 }
 

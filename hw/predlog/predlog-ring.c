@@ -94,7 +94,7 @@ static uint32_t predlog_ring_consume(PredlogState *s, const uint8_t *desc,
     entry.n_pieces = 2;
     entry.max_stored = entry.orig_len;
 
-    /* guest function N is recorder function N: added first, in order */
+    /* guest function N is source N: added first, in order */
     res = predlog_log(s, func, &entry, seq);
     switch (res) {
     case PREDLOG_LOG_OK:

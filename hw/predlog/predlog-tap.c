@@ -34,7 +34,7 @@ struct PredlogTap {
     char *name;
     PredlogFunctionKind kind;
     PredlogState *dev;          /* NULL until bound */
-    int func_id;
+    int source;                 /* the device's source id, -1 unbound */
     QTAILQ_ENTRY(PredlogTap) next;
 };
 
@@ -45,12 +45,12 @@ static bool predlog_taps_notifier_added;
 
 static bool predlog_tap_bind(PredlogTap *tap, PredlogState *s, Error **errp)
 {
-    int id = predlog_add_function(s, tap->kind, tap->name, errp);
+    int id = predlog_add_source(s, tap->kind, tap->name, errp);
 
     if (id < 0) {
         return false;
     }
-    tap->func_id = id;
+    tap->source = id;
     qatomic_set(&tap->dev, s);
     trace_predlog_tap_bind(tap->name, predlog_id(s), id);
     return true;
@@ -135,7 +135,7 @@ PredlogTap *predlog_tap_new(const char *recorder, PredlogFunctionKind kind,
     tap->recorder = g_strdup(recorder);
     tap->name = g_strdup(name);
     tap->kind = kind;
-    tap->func_id = -1;
+    tap->source = -1;
 
     if (phase_check(PHASE_MACHINE_READY)) {
         PredlogState *s = predlog_find(recorder, errp);
@@ -197,5 +197,5 @@ void predlog_tap_log(PredlogTap *tap, PredlogRecordType type, uint32_t aux,
     entry.pieces = pieces;
     entry.n_pieces = n;
     entry.max_stored = MIN(stored, UINT32_MAX);
-    predlog_log(s, tap->func_id, &entry, NULL);
+    predlog_log(s, tap->source, &entry, NULL);
 }

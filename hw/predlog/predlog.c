@@ -309,12 +309,12 @@ static void predlog_realize(PCIDevice *pdev, Error **errp)
     if (!predlog_backend_realize(s, errp)) {
         goto fail_msix;
     }
-    /* guest function N must be recorder function N: add them first */
+    /* guest function N must be source N: add them first */
     for (i = 0; i < s->guest_functions; i++) {
         g_autofree char *name = g_strdup_printf("guest%d", i);
 
-        if (predlog_add_function(s, PREDLOG_FUNCTION_GUEST, name,
-                                 errp) != i) {
+        if (predlog_add_source(s, PREDLOG_FUNCTION_GUEST, name,
+                               errp) != i) {
             goto fail_backend;
         }
     }
@@ -387,20 +387,30 @@ static const Property predlog_properties[] = {
                      HostMemoryBackend *),
     DEFINE_PROP_SIZE("pool-size", PredlogState, pool_size, 16 * MiB),
     DEFINE_PROP_STRING("policy", PredlogState, policy),
-    DEFINE_PROP_UINT32("max-functions", PredlogState, max_functions, 16),
+    DEFINE_PROP_UINT32("max-functions", PredlogState, max_functions, 64),
     DEFINE_PROP_UINT32("guest-functions", PredlogState, guest_functions, 1),
     DEFINE_PROP_SIZE("buffer-size", PredlogState, buffer_size, 512 * KiB),
     DEFINE_PROP_UINT32("snaplen", PredlogState, snaplen,
                        PREDLOG_DEFAULT_SNAPLEN),
     DEFINE_PROP_UINT32("pressure-threshold", PredlogState,
                        pressure_threshold, 90),
+    DEFINE_PROP_UINT32("refresh-ms", PredlogState, refresh_ms,
+                       PREDLOG_ALLOCATOR_DEFAULT_REFRESH_MS),
+    DEFINE_PROP_UINT32("horizon", PredlogState, horizon,
+                       PREDLOG_ALLOCATOR_DEFAULT_HORIZON_S),
+    DEFINE_PROP_STRING("compression", PredlogState, compression),
+    DEFINE_PROP_STRING("forecaster", PredlogState, forecaster),
+    DEFINE_PROP_STRING("min-level", PredlogState, min_level),
 };
 
 static void predlog_instance_init(Object *obj)
 {
     PredlogState *s = PREDLOG(obj);
 
-    s->policy = g_strdup("dynamic");
+    s->policy = g_strdup("predictive");
+    s->compression = g_strdup("zstd");
+    s->forecaster = g_strdup("auto");
+    s->min_level = g_strdup("summary");
 }
 
 static void predlog_class_init(ObjectClass *oc, void *data)
@@ -428,10 +438,26 @@ static void predlog_class_init(ObjectClass *oc, void *data)
     object_class_property_set_description(oc, "pool-size",
         "size of the pool in QEMU's memory when there is no memdev");
     object_class_property_set_description(oc, "policy",
-        "pool policy: dynamic (buffers on demand, LRU eviction) or fixed "
-        "(equal circular buffers)");
+        "pool policy: predictive (functions by traffic class, buffers and "
+        "detail by forecast), dynamic (buffers on demand, LRU eviction) "
+        "or fixed (equal circular buffers)");
     object_class_property_set_description(oc, "max-functions",
-        "I/O function slots (guest functions and taps), 1 to 1024");
+        "I/O function slots (with policy=predictive one per traffic class "
+        "of each source), 1 to 1024");
+    object_class_property_set_description(oc, "refresh-ms",
+        "predictive: milliseconds between forecasts and re-planning, "
+        "10 to 60000");
+    object_class_property_set_description(oc, "horizon",
+        "predictive: seconds of history the pool is planned to keep, "
+        "1 to 86400");
+    object_class_property_set_description(oc, "compression",
+        "dynamic/predictive: codec of the cold tier, zstd or none");
+    object_class_property_set_description(oc, "forecaster",
+        "predictive: model of every function: auto, naive, ewma, holt, "
+        "holt-winters, ar or tree");
+    object_class_property_set_description(oc, "min-level",
+        "predictive: least detail a burst may lower a function to, "
+        "summary or header");
     object_class_property_set_description(oc, "guest-functions",
         "function ids the guest may log to through the ring");
     object_class_property_set_description(oc, "buffer-size",

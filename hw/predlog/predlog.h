@@ -16,6 +16,7 @@
 #include "qom/object.h"
 #include "system/hostmem.h"
 #include "system/runstate.h"
+#include "allocator.h"
 #include "recorder.h"
 
 #define TYPE_PREDLOG "predlog"
@@ -44,6 +45,11 @@ struct PredlogState {
     uint64_t buffer_size;
     uint32_t snaplen;
     uint32_t pressure_threshold;
+    uint32_t refresh_ms;
+    uint32_t horizon;           /* seconds */
+    char *compression;          /* "zstd" or "none" */
+    char *forecaster;           /* PredlogForecaster name */
+    char *min_level;            /* "summary" or "header" */
 
     /* guest-visible registers (predlog-regs.h) */
     uint32_t control;
@@ -78,6 +84,9 @@ struct PredlogState {
      */
     QemuMutex lock;
     PredlogRecorder *recorder;
+    PredlogAllocator *allocator;    /* sources, forecasts, levels */
+    QEMUTimer *refresh_timer;       /* QEMU_CLOCK_VIRTUAL: while running */
+    GArray *level_changes;          /* PredlogLevelChangeEvent, under lock */
     uint64_t losses_seen;       /* wraps + evictions + drops at last check */
     bool pressure_armed;
     bool pressure_pending;      /* set under lock, handled by pressure_bh */
@@ -94,9 +103,9 @@ const char *predlog_id(PredlogState *s);
 /* predlog-backend.c: the pool and the record path */
 bool predlog_backend_realize(PredlogState *s, Error **errp);
 void predlog_backend_unrealize(PredlogState *s);
-int predlog_add_function(PredlogState *s, PredlogFunctionKind kind,
-                         const char *name, Error **errp);
-PredlogLogResult predlog_log(PredlogState *s, int func_id,
+int predlog_add_source(PredlogState *s, PredlogFunctionKind kind,
+                       const char *name, Error **errp);
+PredlogLogResult predlog_log(PredlogState *s, int source,
                              PredlogEntry *entry, uint64_t *seq);
 void predlog_flush(PredlogState *s);
 int predlog_backend_post_load(PredlogState *s, Error **errp);

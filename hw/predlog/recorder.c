@@ -391,12 +391,30 @@ void predlog_recorder_free(PredlogRecorder *rec)
     g_free(rec);
 }
 
+/* Host state of function slot n_functions, as a new function. */
+static void function_setup(PredlogRecorder *rec, PredlogFunctionKind kind,
+                           const char *name, uint64_t now_ns)
+{
+    RecFunction *f = &rec->funcs[rec->n_functions];
+
+    memset(f, 0, sizeof(*f));
+    f->kind = kind;
+    f->level = PREDLOG_RECORD_LEVEL_FULL;
+    g_strlcpy(f->name, name, sizeof(f->name));
+    f->next_seq = 1;
+    f->buffer_size = rec->buffer_size;
+    f->touched_ns = now_ns;
+    f->created_ns = wall_clock_ns();
+    f->buffers = g_array_new(false, false, sizeof(RecBuffer));
+    f->dir_copy = 1;            /* so that generation 1 goes to copy A */
+    predlog_summary_reset(&f->pending);
+}
+
 int predlog_recorder_add_function(PredlogRecorder *rec,
                                   PredlogFunctionKind kind,
                                   const char *name, uint64_t now_ns,
                                   GError **errp)
 {
-    RecFunction *f;
     size_t len = name ? strlen(name) : 0;
 
     if (kind < PREDLOG_FUNCTION_NET || kind > PREDLOG_FUNCTION_KIND__MAX) {
@@ -419,18 +437,7 @@ int predlog_recorder_add_function(PredlogRecorder *rec,
         return -1;
     }
 
-    f = &rec->funcs[rec->n_functions];
-    memset(f, 0, sizeof(*f));
-    f->kind = kind;
-    f->level = PREDLOG_RECORD_LEVEL_FULL;
-    memcpy(f->name, name, len + 1);
-    f->next_seq = 1;
-    f->buffer_size = rec->buffer_size;
-    f->touched_ns = now_ns;
-    f->created_ns = wall_clock_ns();
-    f->buffers = g_array_new(false, false, sizeof(RecBuffer));
-    f->dir_copy = 1;            /* so that generation 1 goes to copy A */
-    predlog_summary_reset(&f->pending);
+    function_setup(rec, kind, name, now_ns);
     dir_publish(rec, rec->n_functions);
     return rec->n_functions++;
 }
@@ -1009,8 +1016,17 @@ PredlogLogResult predlog_recorder_log(PredlogRecorder *rec, int func_id,
         (entry->n_pieces && !entry->pieces)) {
         return PREDLOG_LOG_BAD_ENTRY;
     }
+    /*
+     * An entry may ask for less detail than its function logs at, but not
+     * for SUMMARY on its own: a summary covers a run of consecutive
+     * sequence numbers, which only the function's level guarantees.
+     */
     level = level_rank(entry->level) < level_rank(f->level) ?
             entry->level : f->level;
+    if (level == PREDLOG_RECORD_LEVEL_SUMMARY &&
+        f->level != PREDLOG_RECORD_LEVEL_SUMMARY) {
+        level = PREDLOG_RECORD_LEVEL_HEADER;
+    }
     max_stored = entry->max_stored;
     if (level == PREDLOG_RECORD_LEVEL_HEADER) {
         max_stored = MIN(max_stored, header_len(f->kind));
@@ -1129,7 +1145,7 @@ static bool adopt_entry_ok(const uint8_t *e, unsigned id)
 
 /* Read and check slot @id's directory entry into @a. */
 static bool adopt_entry(PredlogRecorder *rec, unsigned id, AdoptFunction *a,
-                        GError **errp)
+                        bool add_missing, GError **errp)
 {
     const uint8_t *copy[2];
     const uint8_t *e = NULL;
@@ -1152,6 +1168,12 @@ static bool adopt_entry(PredlogRecorder *rec, unsigned id, AdoptFunction *a,
         return true;
     }
     memcpy(name, e + PREDLOG_POOL_DIR_OFF_NAME, PREDLOG_POOL_NAME_MAX);
+    if (id >= rec->n_functions && add_missing && id == rec->n_functions &&
+        name[0]) {
+        /* functions are numbered in the order they were added */
+        function_setup(rec, e[PREDLOG_POOL_DIR_OFF_KIND], name, 0);
+        rec->n_functions++;
+    }
     if (id >= rec->n_functions) {
         g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
                     "the pool names function %u '%s', which this recorder "
@@ -1265,7 +1287,8 @@ static void adopt_scan(PredlogRecorder *rec, AdoptFunction *af)
     }
 }
 
-bool predlog_recorder_adopt(PredlogRecorder *rec, GError **errp)
+bool predlog_recorder_adopt(PredlogRecorder *rec, bool add_missing,
+                            GError **errp)
 {
     g_autofree AdoptFunction *af = g_new0(AdoptFunction, rec->max_functions);
     g_autofree unsigned *order = g_new(unsigned, rec->max_functions);
@@ -1277,7 +1300,7 @@ bool predlog_recorder_adopt(PredlogRecorder *rec, GError **errp)
         goto fail;
     }
     for (unsigned id = 0; id < rec->max_functions; id++) {
-        if (!adopt_entry(rec, id, &af[id], errp)) {
+        if (!adopt_entry(rec, id, &af[id], add_missing, errp)) {
             goto fail;
         }
         if (af[id].buf_size) {
@@ -1397,6 +1420,11 @@ void predlog_recorder_get_stats(PredlogRecorder *rec,
 unsigned predlog_recorder_n_functions(PredlogRecorder *rec)
 {
     return rec->n_functions;
+}
+
+unsigned predlog_recorder_max_functions(PredlogRecorder *rec)
+{
+    return rec->max_functions;
 }
 
 bool predlog_recorder_get_function_stats(PredlogRecorder *rec, int func_id,

@@ -287,7 +287,8 @@ typedef enum PredlogLogResult {
 /*
  * Append one record for @func_id.  @now_ns is the caller's monotonic
  * clock, used for LRU order.  The record is logged at the coarser of
- * entry->level and the function's level (FULL > HEADER > SUMMARY).  On
+ * entry->level and the function's level (FULL > HEADER > SUMMARY); an
+ * entry's SUMMARY means HEADER unless the function is at SUMMARY.  On
  * PREDLOG_LOG_OK the record is committed in the region (sealed), or at
  * SUMMARY level added to the pending summary, and @seq (if non-NULL) gets
  * its sequence number; sequence numbers start at 1 per function and have
@@ -336,6 +337,7 @@ typedef struct PredlogRecorderStats {
 void predlog_recorder_get_stats(PredlogRecorder *rec,
                                 PredlogRecorderStats *stats);
 unsigned predlog_recorder_n_functions(PredlogRecorder *rec);
+unsigned predlog_recorder_max_functions(PredlogRecorder *rec);
 bool predlog_recorder_get_function_stats(PredlogRecorder *rec, int func_id,
                                          PredlogFunctionStats *stats);
 
@@ -350,11 +352,14 @@ unsigned predlog_recorder_used_percent(PredlogRecorder *rec);
  * directory, finds each function's active buffer, write head and last
  * sequence number, and gives up older buffers (their records stay
  * readable until the space is reused).  Lifetime counters restart from
- * the recovered sequence numbers.  Fails, leaving @rec unusable for
- * logging until a later successful adopt, if the region is not a pool of
- * the same layout or names other functions.
+ * the recovered sequence numbers.  With @add_missing, functions the
+ * region names beyond the ones @rec has are added (a recorder whose
+ * functions are created as traffic shows up); without, or if the region
+ * is not a pool of the same layout or names other functions, it fails,
+ * leaving @rec unusable for logging until a later successful adopt.
  */
-bool predlog_recorder_adopt(PredlogRecorder *rec, GError **errp);
+bool predlog_recorder_adopt(PredlogRecorder *rec, bool add_missing,
+                            GError **errp);
 
 const char *predlog_policy_str(PredlogPolicy policy);
 const char *predlog_compression_str(PredlogCompression compression);

@@ -23,7 +23,7 @@
 #include "../../hw/predlog/record.h"
 
 #define MACHINE_ARGS    "-M q35 -nodefaults"
-#define RECORDER_ARGS   MACHINE_ARGS " -device predlog,id=pl0"
+#define RECORDER_ARGS   MACHINE_ARGS " -device predlog,id=pl0,policy=dynamic"
 #define POOL_SIZE       (16 * 1024 * 1024)
 
 /* Two socket netdevs joined by a hub: what enters one leaves the other */
@@ -244,7 +244,7 @@ static void pool_file_init(PoolFile *pf)
     pf->path = g_strdup_printf("%s/pool", pf->dir);
     pf->args = g_strdup_printf(MACHINE_ARGS " -object memory-backend-file,"
                                "id=pool0,mem-path=%s,size=%d,share=on "
-                               "-device predlog,id=pl0,memdev=pool0",
+                               "-device predlog,id=pl0,memdev=pool0,policy=dynamic",
                                pf->path, POOL_SIZE);
 }
 
@@ -463,13 +463,16 @@ static void test_net_hotplug(void)
     pass_frame(p.s1[0], p.s0[0], frame, len);
     assert_stats(qts, "f1", "net", 3, 3 * len);
 
-    /* Added again under the same id: a new function */
+    /*
+     * Added again under the same id: the same function logs on (and
+     * takes no second function slot), with the new filter's snaplen.
+     */
     qtest_qmp_assert_success(qts,
         "{ 'execute': 'object-add', 'arguments': {"
         "  'qom-type': 'filter-predlog', 'id': 'f1', 'netdev': 's1',"
         "  'recorder': 'pl0', 'queue': 'rx', 'snaplen': 14 } }");
     pass_frame(p.s0[0], p.s1[0], frame, len);
-    assert_stats(qts, "f1", "net", 1, 14);
+    assert_stats(qts, "f1", "net", 4, 3 * len + 14);
 
     /* Bad filters are refused and leave nothing behind */
     assert_qmp_error(qts, "no device with id 'nope'",

@@ -341,7 +341,22 @@ static void test_bad_pool_properties(void)
         "too small for snaplen");
     assert_startup_fails((const char *const[]) {
         "-device", "predlog,pressure-threshold=0", NULL },
-        "pressure-threshold=0");
+        "pressure-threshold=0 is not a percentage");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,compression=lz4", NULL },
+        "compression 'lz4' is not known");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,forecaster=oracle", NULL },
+        "forecaster 'oracle' is not known");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,min-level=full", NULL },
+        "min-level 'full' is not known");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,refresh-ms=5", NULL },
+        "refresh-ms=5 is out of range");
+    assert_startup_fails((const char *const[]) {
+        "-device", "predlog,horizon=0", NULL },
+        "horizon=0 is out of range");
     /* two devices cannot share one pool */
     assert_startup_fails((const char *const[]) {
         "-object", shared, "-device", "predlog,memdev=m0,id=a",
@@ -594,7 +609,9 @@ static void test_ring(void)
     QDict *f, *info;
     g_autofree char *hmp = NULL;
 
-    predlog_start(&t, "-global predlog.guest-functions=2");
+    /* one source is one function without the analyzer's split */
+    predlog_start(&t, "-global predlog.guest-functions=2 "
+                  "-global predlog.policy=dynamic");
     qts = t.qs->qts;
 
     g_assert_true(reg_read(&t, PREDLOG_REG_CAPS) & PREDLOG_CAP_RING);
@@ -1001,7 +1018,8 @@ static void test_migration(void)
     g_assert_cmpint(qdict_get_int(qdict_get_qdict(info, "ring"), "head"),
                     ==, 5);
     qobject_unref(info);
-    f = query_function(dst.qs->qts, "guest0");
+    /* predictive (the default): the destination adopts the class too */
+    f = query_function(dst.qs->qts, "guest0/-.info");
     g_assert_cmpint(qdict_get_int(f, "records"), ==, 5);
     qobject_unref(f);
 
@@ -1027,6 +1045,146 @@ static void test_migration(void)
     g_rmdir(dir);
 }
 
+/* PREDLOG_LEVEL_CHANGED events of @qts so far, as "function:old>new:reason" */
+static GString *level_events(QTestState *qts, GString *acc)
+{
+    QDict *ev;
+
+    while ((ev = qtest_qmp_event_ref(qts, "PREDLOG_LEVEL_CHANGED"))) {
+        QDict *data = qdict_get_qdict(ev, "data");
+
+        g_string_append_printf(acc, "%s:%s>%s:%s;",
+                               qdict_get_str(data, "function"),
+                               qdict_get_str(data, "old"),
+                               qdict_get_str(data, "new"),
+                               qdict_get_str(data, "reason"));
+        qobject_unref(ev);
+    }
+    return acc;
+}
+
+/* Log @n records of 200 bytes to guest function 0 through @r, all OK. */
+static void ring_log_n(PredlogTest *t, PredlogRing *r, unsigned n)
+{
+    char msg[200];
+
+    memset(msg, 'x', sizeof(msg));
+    memcpy(msg, "burst: ", 7);
+    while (n) {
+        unsigned k = MIN(n, r->size), first = r->producer;
+
+        for (unsigned i = 0; i < k; i++) {
+            ring_put(t, r, 0, 6, 0, 0, msg, sizeof(msg));
+        }
+        ring_kick(t, r);
+        for (unsigned i = 0; i < k; i++) {
+            g_assert_cmphex(ring_status(t, r, first + i), ==,
+                            PREDLOG_DESC_STS_OK);
+        }
+        n -= k;
+    }
+}
+
+/*
+ * policy=predictive, driven by the virtual clock (the allocator's refresh
+ * timer): a burst far beyond the forecast lowers the function's level
+ * (events), nothing is dropped, and once the burst is over and the plan
+ * has had room for a while, the level comes back to full.
+ */
+static void test_predictive(void)
+{
+    const int64_t tick = 100 * 1000 * 1000;     /* refresh-ms=100 */
+    g_autoptr(GString) events = g_string_new("");
+    PredlogTest t;
+    PredlogRing r;
+    QTestState *qts;
+    QDict *f, *fc, *info, *resp;
+    int i;
+
+    predlog_start(&t, "-global predlog.pool-size=1M "
+                  "-global predlog.horizon=10 -global predlog.refresh-ms=100 "
+                  "-global predlog.max-functions=8");
+    qts = t.qs->qts;
+    reg_write(&t, PREDLOG_REG_CONTROL, PREDLOG_CTRL_ENABLE);
+    ring_setup(&t, &r, 64);
+
+    /* steady: 2 records per interval */
+    for (i = 0; i < 40; i++) {
+        ring_log_n(&t, &r, 2);
+        qtest_clock_step(qts, tick);
+    }
+    f = query_function(qts, "guest0/burst.info");
+    g_assert_cmpstr(qdict_get_str(f, "level"), ==, "full");
+    fc = qdict_get_qdict(f, "forecast");
+    g_assert_nonnull(fc);
+    g_assert_cmpstr(qdict_get_str(fc, "source"), ==, "guest0");
+    g_assert_cmpstr(qdict_get_str(fc, "traffic-class"), ==, "burst.info");
+    g_assert_cmpfloat(qdict_get_double(fc, "records-per-second"), >, 5);
+    g_assert_cmpfloat(qdict_get_double(fc, "records-per-second"), <, 60);
+    qobject_unref(f);
+    g_assert_cmpstr(level_events(qts, events)->str, ==, "");
+
+    /* a burst: 100x for half a second */
+    for (i = 0; i < 5; i++) {
+        ring_log_n(&t, &r, 200);
+        qtest_clock_step(qts, tick);
+    }
+    /* (a QMP command first: it reads the events the socket holds) */
+    f = query_function(qts, "guest0/burst.info");
+    g_assert_cmpstr(qdict_get_str(f, "level"), !=, "full");
+    level_events(qts, events);
+    g_assert_nonnull(strstr(events->str, "guest0/burst.info:full>"));
+    g_assert_cmpint(qdict_get_int(f, "dropped"), ==, 0);
+    g_assert_cmpint(qdict_get_int(f, "records"), ==, 80 + 1000);
+    g_assert_cmpint(qdict_get_int(f, "records-full") +
+                    qdict_get_int(f, "records-header") +
+                    qdict_get_int(f, "records-summarised"), ==, 1080);
+    g_assert_cmpint(qdict_get_int(f, "records-full"), <, 1080);
+    qobject_unref(f);
+
+    /* quiet again: relief brings full detail back, one step at a time */
+    for (i = 0; i < 100; i++) {
+        ring_log_n(&t, &r, 2);
+        qtest_clock_step(qts, tick);
+    }
+    f = query_function(qts, "guest0/burst.info");
+    g_assert_cmpstr(qdict_get_str(f, "level"), ==, "full");
+    level_events(qts, events);
+    g_assert_nonnull(strstr(events->str, ">full:relief;"));
+    g_assert_cmpint(qdict_get_int(f, "dropped"), ==, 0);
+    qobject_unref(f);
+
+    info = query_predlog(qts);
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(info, "pool"), "policy"),
+                    ==, "predictive");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(info, "pool"),
+                                  "compression"), ==, "zstd");
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(info, "pool"),
+                                  "refreshes"), >=, 145);
+    qobject_unref(info);
+
+    /* the forecaster can be chosen, per function or source */
+    qtest_qmp_assert_success(qts, "{ 'execute': 'predlog-set-forecaster',"
+                             "  'arguments': { 'id': 'pl0',"
+                             "    'function': 'guest0', 'model': 'ewma' } }");
+    f = query_function(qts, "guest0/burst.info");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(f, "forecast"), "mode"),
+                    ==, "ewma");
+    qobject_unref(f);
+    resp = qtest_qmp(qts, "{ 'execute': 'predlog-set-forecaster',"
+                     "  'arguments': { 'id': 'pl0', 'function': 'nosuch',"
+                     "    'model': 'ar' } }");
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(resp, "error"),
+                                          "desc"), "'nosuch'"));
+    qobject_unref(resp);
+    resp = qtest_qmp(qts, "{ 'execute': 'predlog-set-forecaster',"
+                     "  'arguments': { 'id': 'nope', 'model': 'ar' } }");
+    g_assert_nonnull(qdict_get_qdict(resp, "error"));
+    qobject_unref(resp);
+
+    predlog_stop(&t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1048,6 +1206,7 @@ int main(int argc, char **argv)
     qtest_add_func("/predlog/ring-reset-storm", test_ring_reset_storm);
     qtest_add_func("/predlog/query", test_query);
     qtest_add_func("/predlog/migration", test_migration);
+    qtest_add_func("/predlog/predictive", test_predictive);
 
     return g_test_run();
 }

@@ -1233,7 +1233,7 @@ static Fixture *fx_migrate(Fixture *src, PredlogPolicy policy,
         src->logged[i] = t;
     }
     dst->now = src->now;
-    g_assert_true(predlog_recorder_adopt(dst->rec, &err));
+    g_assert_true(predlog_recorder_adopt(dst->rec, false, &err));
     g_assert_no_error(err);
     return dst;
 }
@@ -1431,7 +1431,7 @@ static void test_adopt_errors(void)
         }
         fx_log(dst, 0, 10);
         memcpy(dst->region, src->region, size);
-        g_assert_false(predlog_recorder_adopt(dst->rec, &err));
+        g_assert_false(predlog_recorder_adopt(dst->rec, false, &err));
         g_assert_nonnull(err);
         if (!strstr(err->message, bad[i].what)) {
             g_error("expected '%s' in: %s", bad[i].what, err->message);
@@ -1453,7 +1453,7 @@ static void test_adopt_errors(void)
     fx_add(dst, PREDLOG_FUNCTION_NET, "a");
     fx_add(dst, PREDLOG_FUNCTION_NET, "b");
     memset(dst->region, 0, size);
-    g_assert_false(predlog_recorder_adopt(dst->rec, &err));
+    g_assert_false(predlog_recorder_adopt(dst->rec, false, &err));
     g_assert_nonnull(strstr(err->message, "no valid"));
     g_clear_error(&err);
     memcpy(dst->region, src->region, size);
@@ -1468,12 +1468,12 @@ static void test_adopt_errors(void)
         e[PREDLOG_POOL_DIR_OFF_BUF_OFFSET] += 8;
         crc = GUINT32_TO_LE(predlog_crc32c(0, e, PREDLOG_POOL_DIR_OFF_CRC));
         memcpy(e + PREDLOG_POOL_DIR_OFF_CRC, &crc, 4);
-        g_assert_false(predlog_recorder_adopt(dst->rec, &err));
+        g_assert_false(predlog_recorder_adopt(dst->rec, false, &err));
         g_assert_nonnull(strstr(err->message, "impossible active buffer"));
         g_clear_error(&err);
         memcpy(e, saved, sizeof(saved));
     }
-    g_assert_true(predlog_recorder_adopt(dst->rec, &err));
+    g_assert_true(predlog_recorder_adopt(dst->rec, false, &err));
     g_assert_no_error(err);
     g_assert_true(predlog_recorder_get_function_stats(dst->rec, 1, &fs));
     g_assert_cmpuint(fs.last_seq, ==, 10);
