@@ -151,6 +151,7 @@ struct PredlogRecorder {
 
     PredlogCompression compression;
     uint64_t cold_segment;
+    uint64_t moved;             /* bytes compaction copied, lifetime */
     ZSTD_CCtx *zctx;            /* reused for every chunk */
     uint8_t *zbuf;              /* compressed chunk scratch */
     size_t zbuf_size;
@@ -518,10 +519,60 @@ static void buffer_release(PredlogRecorder *rec, unsigned id, uint64_t off)
  * buffers if need be.  @least (<= @size) is the smallest size that will
  * do; it is tried when @size cannot be had.
  */
+/*
+ * Compaction moved a buffer (pool.h): copy its bytes, then zero the old
+ * place, so that a reader finds each record once.  A crash in between
+ * leaves both copies, which readers take as duplicates: nothing is lost.
+ */
+static void buffer_moved(void *opaque, uint64_t from, uint64_t to,
+                         uint64_t size, uint32_t owner)
+{
+    PredlogRecorder *rec = opaque;
+    RecFunction *f;
+    RecBuffer *b;
+
+    memcpy(rec->base + to, rec->base + from, size);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    memset(rec->base + from, 0, size);
+    rec->moved += size;
+    /* only unpinned buffers move: never an active one */
+    g_assert(owner < rec->n_functions);
+    f = &rec->funcs[owner];
+    b = find_buffer(f, from, NULL);
+    g_assert(b);
+    b->offset = to;
+    if (f->cold_off == from) {
+        f->cold_off = to;
+    }
+}
+
+/* Allocate without evicting, compacting the pool if that opens room. */
+static bool buffer_alloc_compact(PredlogRecorder *rec, unsigned id,
+                                 uint64_t size, uint64_t now_ns,
+                                 uint64_t *off)
+{
+    if (predlog_pool_alloc(rec->pool, size, id, now_ns, false, NULL, NULL,
+                           off)) {
+        return true;
+    }
+    return predlog_pool_defragment(rec->pool, size, buffer_moved, rec,
+                                   NULL) &&
+           predlog_pool_alloc(rec->pool, size, id, now_ns, false, NULL, NULL,
+                              off);
+}
+
+/*
+ * Allocate @size bytes for function @id: from free space, compacting if
+ * the free space is there but in pieces (moving history costs a copy,
+ * evicting it costs the history), else by evicting least recently used
+ * buffers.  @least (<= @size) is the smallest size that will do; it is
+ * tried when @size cannot be had.
+ */
 static bool buffer_alloc(PredlogRecorder *rec, unsigned id, uint64_t size,
                          uint64_t least, uint64_t now_ns, uint64_t *off)
 {
-    return predlog_pool_alloc(rec->pool, size, id, now_ns, true,
+    return buffer_alloc_compact(rec, id, size, now_ns, off) ||
+           predlog_pool_alloc(rec->pool, size, id, now_ns, true,
                               buffer_evicted, rec, off) ||
            (least < size &&
             predlog_pool_alloc(rec->pool, least, id, now_ns, true,
@@ -1415,6 +1466,7 @@ void predlog_recorder_get_stats(PredlogRecorder *rec,
     stats->evictions = rec->evictions;
     stats->largest_free = ps.largest_free;
     stats->compression = rec->compression;
+    stats->moved = rec->moved;
 }
 
 unsigned predlog_recorder_n_functions(PredlogRecorder *rec)

@@ -83,9 +83,15 @@
  *    records (the classic circular flight recorder; the baseline);
  *  - policy DYNAMIC: the function gets a new buffer of its buffer size
  *    (predlog_recorder_set_buffer_size(); at least the record's size) from
- *    the allocator, which may evict the least recently used buffers that
- *    are not some function's active buffer, this function's own older
- *    buffers included; the directory then names the new buffer.  Only if
+ *    the allocator: from free space, compacting the pool when the free
+ *    space is enough but in pieces (predlog_pool_defragment(), whose
+ *    guarantee bounds when fragmentation can refuse a buffer: only when
+ *    every window of that size holds an active buffer or what it holds
+ *    does not fit elsewhere; a moved buffer is copied, then its old
+ *    place zeroed), else by evicting the least recently used buffers
+ *    that are not some function's active buffer, this function's own
+ *    older buffers included; the directory then names the new buffer.
+ *    Only if
  *    no buffer can be found does the writer wrap in its active buffer.
  *    Records in a buffer that was given up stay readable until the space
  *    is reused, and predlog-recover returns them.
@@ -332,6 +338,7 @@ typedef struct PredlogRecorderStats {
     uint64_t evictions;         /* buffers evicted, lifetime */
     uint64_t largest_free;      /* biggest free extent */
     PredlogCompression compression;
+    uint64_t moved;             /* bytes compaction copied, lifetime */
 } PredlogRecorderStats;
 
 void predlog_recorder_get_stats(PredlogRecorder *rec,
