@@ -3,7 +3,7 @@
 #
 # Build the predlog test guest: a Debian cloud kernel plus a busybox
 # initramfs carrying our static guest programs, our kernel module and the
-# kernel's virtio-net driver.
+# kernel's virtio-net and virtio-blk drivers.
 #
 # Usage: tests/guest/build-image.sh OUTDIR
 #
@@ -12,9 +12,10 @@
 #   OUTDIR/initramfs.cpio.gz    busybox, /init (tests/guest/init),
 #                               /usr/bin/predlog-info, /usr/bin/predlog-log,
 #                               /lib/modules/<version>/extra/predlog.ko,
-#                               virtio-net and its dependencies under
-#                               /lib/modules/<version>/kernel/ with their load
-#                               order in /lib/modules/<version>/predlog-net.order
+#                               virtio-net, virtio-blk and their
+#                               dependencies under /lib/modules/<version>/
+#                               kernel/ with their load order in
+#                               /lib/modules/<version>/predlog-net.order
 #   OUTDIR/kernel-version       e.g. 6.1.0-56-cloud-amd64
 #   OUTDIR/kernel-root/         the extracted kernel package: boot/ and
 #                               lib/modules/<version>/ (for later initramfs
@@ -84,6 +85,9 @@ KMOD_FILES=(predlog.c predlog-ioctl.h Kbuild)
 # symbols, so depmod would not pull it in) and the network driver.  Their
 # symbol dependencies are added from the modules' .modinfo.
 NET_MODULES=(virtio_pci virtio_net)
+# and for -device virtio-blk-pci (bench/traces/capture-guest.py writes and
+# reads a disk); without a disk the driver binds nothing.
+BLK_MODULES=(virtio_blk)
 
 for tool in apt-get apt-cache dpkg-deb dpkg-query gcc make objcopy cpio \
             gzip sha256sum; do
@@ -321,7 +325,7 @@ if grep -E -i 'warning|error' "$kbuild/build.log" >&2; then
     die "building predlog.ko produced warnings (log: $kbuild/build.log)"
 fi
 
-# --- virtio-net modules -------------------------------------------------------
+# --- virtio-net and virtio-blk modules ---------------------------------------
 declare -A mod_rel=()
 while read -r rel; do
     name=${rel##*/}
@@ -375,7 +379,7 @@ add_module() {
     done
     mod_order+=("$rel")
 }
-for m in "${NET_MODULES[@]}"; do
+for m in "${NET_MODULES[@]}" "${BLK_MODULES[@]}"; do
     add_module "$m"
 done
 
