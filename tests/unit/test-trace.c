@@ -729,6 +729,10 @@ static const struct {
     const char *name;
     const char *sources[8];     /* "name:kind" */
 } shipped[] = {
+    /* bench/traces/gen-synthetic.py */
+    { "bursty", { "net0:net", "net1:net", "blk0:block", "guest0:guest" } },
+    { "diurnal", { "net0:net", "net1:net", "blk0:block", "guest0:guest" } },
+    { "shifting", { "net0:net", "net1:net", "blk0:block", "guest0:guest" } },
     { NULL },
 };
 
