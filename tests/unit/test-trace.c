@@ -733,6 +733,8 @@ static const struct {
     { "bursty", { "net0:net", "net1:net", "blk0:block", "guest0:guest" } },
     { "diurnal", { "net0:net", "net1:net", "blk0:block", "guest0:guest" } },
     { "shifting", { "net0:net", "net1:net", "blk0:block", "guest0:guest" } },
+    /* bench/traces/capture-guest.py */
+    { "guest-mixed", { "net0:net", "blk0:block", "guest0:guest" } },
     { NULL },
 };
 
