@@ -60,6 +60,7 @@ run: all
 bench: core
 	$(CORE_OBJ)/bench/micro/bench-record
 	$(CORE_OBJ)/bench/micro/bench-ingest
+	$(CORE_OBJ)/bench/alloc/bench-alloc $(REPO)/bench/traces/*.tsv.zst
 	$(MAKE) -C $(REPO) bench-net BENCH_NET_ARGS=--quick
 
 # guest network throughput: no filter vs filter-dump vs filter-predlog
