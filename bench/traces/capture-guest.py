@@ -451,8 +451,8 @@ def main():
     ap.add_argument('--out', default=os.path.join(TRACES_DIR,
                                                   'guest-mixed.tsv.zst'))
     ap.add_argument('--keep', metavar='DIR',
-                    help='copy the pool, the recovery output and the plain '
-                    'trace to DIR')
+                    help='copy the pool and the recovery output to DIR '
+                    '(also when the capture fails)')
     ap.add_argument('--seed', type=int, default=1,
                     help='seed of the host-side files (default 1)')
     opts = ap.parse_args()
@@ -468,6 +468,24 @@ def main():
         sys.exit('capture-guest: the zstd program is needed')
 
     tmp = tempfile.mkdtemp(prefix='predlog-capture-')
+    try:
+        capture(opts, tmp)
+    finally:
+        # the pool is 256 MiB: never leave it behind, failed or not
+        if opts.keep:
+            os.makedirs(opts.keep, exist_ok=True)
+            for name in ('recovered', 'pool'):
+                path = os.path.join(tmp, name)
+                if os.path.isdir(path):
+                    shutil.copytree(path, os.path.join(opts.keep, name),
+                                    dirs_exist_ok=True)
+                elif os.path.exists(path):
+                    shutil.copy(path, opts.keep)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def capture(opts, tmp):
+    recover = recover_binary()
     site = os.path.join(tmp, 'site')
     os.makedirs(site)
     make_site(site, random.Random(opts.seed))
@@ -604,12 +622,6 @@ def main():
                                              os.path.getsize(opts.out)))
     for line in source_stats(events, t0, duration_s):
         say('  ' + line)
-    if opts.keep:
-        os.makedirs(opts.keep, exist_ok=True)
-        shutil.copytree(out, os.path.join(opts.keep, 'recovered'),
-                        dirs_exist_ok=True)
-        shutil.copy(pool, opts.keep)
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == '__main__':
