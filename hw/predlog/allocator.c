@@ -45,6 +45,10 @@
 #define RECORD_BYTES(payload) \
     (PREDLOG_RECORD_HDR_LEN + (((uint64_t)(payload) + 7) & ~7ull) + \
      PREDLOG_RECORD_SEAL_LEN)
+/* Fast tier of a function that has no forecast yet. */
+#define FIRST_BUFFER    (2 * PREDLOG_RECORDER_MIN_BUFFER)
+/* Refreshes without relief after an overflow step (one second at 100 ms). */
+#define OVERFLOW_HOLD   10
 /* Cold-tier compression is trusted once this much was compressed. */
 #define RATIO_MIN_INPUT (64u * 1024)
 
@@ -69,6 +73,7 @@ typedef struct AllocFunction {
     uint64_t bytes;
     double allowance;           /* records before an overflow step; 0: none */
     bool stepped;               /* overflow step taken this interval */
+    unsigned hold;              /* refreshes left without relief */
 
     double payload;             /* mean payload bytes at FULL */
     double mean_rate;           /* slow mean of records per interval */
@@ -77,6 +82,7 @@ typedef struct AllocFunction {
     double confidence;
     double need;
     double ratio;
+    bool ratio_known;           /* measured (or no compression: 1) */
     PredlogRecordLevel level;
     const char *reason;
     uint64_t level_changes;
@@ -99,6 +105,7 @@ struct PredlogAllocator {
     AllocFunction *funcs;       /* by recorder function id */
     int *fid_of_class;          /* by analyzer class */
     uint64_t data_size;
+    PredlogCompression compression;
     uint64_t cold_segment;
     double intervals;           /* horizon in refresh intervals */
     unsigned hot_steps;         /* fast-tier window in intervals */
@@ -152,6 +159,7 @@ PredlogAllocator *predlog_allocator_new(PredlogRecorder *rec,
     a->cfg = *cfg;
     a->max_functions = n;
     a->data_size = rs.data_size;
+    a->compression = rs.compression;
     a->cold_segment = PREDLOG_RECORDER_COLD_SEGMENT;
     a->intervals = (double)cfg->horizon_s * 1000.0 / cfg->refresh_ms;
     a->hot_steps = MAX(1u, cfg->hot_ms / cfg->refresh_ms);
@@ -304,6 +312,10 @@ static void function_init(PredlogAllocator *a, int fid, int source, int cls)
     f->level = PREDLOG_RECORD_LEVEL_FULL;
     f->reason = "";
     f->ratio = 1.0;
+    /* without a cold tier, records are stored as they are */
+    f->ratio_known = a->compression == PREDLOG_COMPRESSION_NONE;
+    /* nothing is known yet: start small, the forecast grows it */
+    predlog_recorder_set_buffer_size(a->rec, fid, FIRST_BUFFER);
 }
 
 /* Recorder function of class @cls_name of source @src; -1 if none. */
@@ -405,6 +417,7 @@ PredlogLogResult predlog_allocator_log(PredlogAllocator *a, int source,
             predlog_level_rank(f->level) > predlog_level_rank(a->cfg.floor)) {
             /* A burst the plan has no room for: less detail, now. */
             f->stepped = true;
+            f->hold = OVERFLOW_HOLD;
             set_level(a, fid, predlog_level_down(f->level), "overflow",
                       now_ns);
         }
@@ -512,7 +525,9 @@ static void size_fast_tier(PredlogAllocator *a, int fid, AllocFunction *f,
         }
     } else if (want <= have / 2) {
         if (++f->shrink_votes >= SHRINK_VOTES) {
+            /* give the space back now: its records age into the cold tier */
             predlog_recorder_set_buffer_size(a->rec, fid, want);
+            predlog_recorder_resize_now(a->rec, fid, now_ns);
             f->shrink_votes = 0;
         }
     } else {
@@ -546,6 +561,7 @@ static void observe(PredlogAllocator *a, int fid, AllocFunction *f)
     predlog_recorder_get_function_stats(a->rec, fid, &fs);
     if (fs.chunk_in >= RATIO_MIN_INPUT) {
         f->ratio = MIN(1.0, (double)fs.chunk_out / fs.chunk_in);
+        f->ratio_known = true;
     }
     f->records = 0;
     f->bytes = 0;
@@ -582,6 +598,19 @@ void predlog_allocator_refresh(PredlogAllocator *a, uint64_t now_ns,
         in->confidence = f->confidence;
         in->current = f->level;
         in->floor = a->cfg.floor;
+        if (!f->ratio_known ||
+            predlog_forecast_set_samples(f->fc) < PREDLOG_FORECAST_WARMUP) {
+            /*
+             * Not learned yet (forecast, or what the cold tier makes of
+             * its records): keep every record at least as a header, or a
+             * function summarised from the start would never show what
+             * its records compress to.
+             */
+            if (predlog_level_rank(in->floor) <
+                predlog_level_rank(PREDLOG_RECORD_LEVEL_HEADER)) {
+                in->floor = PREDLOG_RECORD_LEVEL_HEADER;
+            }
+        }
         a->order[n++] = fid;
         hot += f->hot_target ? f->hot_target : PREDLOG_RECORDER_MIN_BUFFER;
     }
@@ -592,6 +621,13 @@ void predlog_allocator_refresh(PredlogAllocator *a, uint64_t now_ns,
         int fid = a->order[i];
         AllocFunction *f = &a->funcs[fid];
 
+        if (f->hold) {
+            /* a burst just overflowed it: no relief while it may go on */
+            f->hold--;
+            if (predlog_level_rank(a->out[i]) > predlog_level_rank(f->level)) {
+                a->out[i] = f->level;
+            }
+        }
         if (a->out[i] != f->level) {
             set_level(a, fid, a->out[i],
                       predlog_granularity_reason_str(a->why[i]), now_ns);

@@ -666,6 +666,38 @@ static void cold_trim(PredlogRecorder *rec, unsigned id, uint64_t extra)
     }
 }
 
+/*
+ * Give up the oldest cold buffer of the function furthest over its cold
+ * budget (in bytes over); false if no function is over its budget.
+ */
+static bool cold_trim_worst(PredlogRecorder *rec)
+{
+    uint64_t worst_over = 0;
+    int worst = -1;
+
+    for (unsigned i = 0; i < rec->n_functions; i++) {
+        RecFunction *f = &rec->funcs[i];
+
+        if (f->cold_budget && f->cold_held > f->cold_budget &&
+            f->cold_held - f->cold_budget > worst_over) {
+            worst_over = f->cold_held - f->cold_budget;
+            worst = i;
+        }
+    }
+    if (worst < 0) {
+        return false;
+    }
+    for (guint i = 0; i < rec->funcs[worst].buffers->len; i++) {
+        RecBuffer *b = &g_array_index(rec->funcs[worst].buffers, RecBuffer, i);
+
+        if (b->cold) {
+            buffer_release(rec, worst, b->offset);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Start a new cold buffer with room for a chunk of @need bytes. */
 static bool cold_new(PredlogRecorder *rec, unsigned id, uint64_t need,
                      uint64_t now_ns)
@@ -678,9 +710,24 @@ static bool cold_new(PredlogRecorder *rec, unsigned id, uint64_t need,
     if (size > rec->data_size) {
         return false;
     }
-    cold_trim(rec, id, size);
-    if (!buffer_alloc(rec, id, size, POOL_ROUND_UP(need), now_ns, &off)) {
-        return false;
+    /*
+     * Budgets are shares of a full pool: while there is room, history
+     * grows past them.  Once there is none, a function over its budget
+     * gives up its own oldest history first, then the function furthest
+     * over its budget does, and only then the least recently used buffer
+     * of anyone goes.
+     */
+    if (!buffer_alloc_compact(rec, id, size, now_ns, &off)) {
+        cold_trim(rec, id, size);
+        while (!buffer_alloc_compact(rec, id, size, now_ns, &off)) {
+            if (!cold_trim_worst(rec)) {
+                if (!buffer_alloc(rec, id, size, POOL_ROUND_UP(need), now_ns,
+                                  &off)) {
+                    return false;
+                }
+                break;
+            }
+        }
     }
     predlog_pool_lookup(rec->pool, off, &size, NULL);
     /* record.h's torn-write detection works against zeroes */
@@ -1042,7 +1089,6 @@ void predlog_recorder_tick(PredlogRecorder *rec, uint64_t now_ns)
 {
     for (unsigned i = 0; i < rec->n_functions; i++) {
         summary_flush(rec, i, now_ns);
-        cold_trim(rec, i, 0);
     }
 }
 

@@ -97,8 +97,9 @@
  *    is reused, and predlog-recover returns them.
  *
  * Tiers (DYNAMIC with compression ZSTD).  The active buffer is a
- * function's fast tier: records are written there uncompressed, so the
- * record path never compresses.  When the next record does not fit, the
+ * function's fast tier: records are written there uncompressed.  When
+ * the next record does not fit (in that record's log call, so that call
+ * pays for compressing the buffer: about a millisecond for 512 KiB), the
  * buffer's records age into the function's cold tier: they are packed,
  * back to back and unchanged, into CHUNK records (record.h) of at most
  * about cold_segment bytes each, compressed, and appended to the
@@ -111,9 +112,12 @@
  * fast tier holds copies of records that are also in a chunk, which
  * readers drop as duplicates.  If the cold tier cannot take a chunk (no
  * space even with eviction), the lap is overwritten as under FIXED and
- * counted (lost_laps).  A function's cold tier is kept within its cold
- * budget (predlog_recorder_set_cold_budget()) by giving up its own oldest
- * cold buffers first.
+ * counted (lost_laps).  Cold budgets (predlog_recorder_set_cold_budget())
+ * are shares of a full pool: while the pool has room a cold tier grows
+ * past its budget; when a cold buffer cannot be had without taking
+ * history, a function over its budget gives up its own oldest cold
+ * buffers first, then the function furthest over its budget does, and
+ * only then are the least recently used buffers of anyone evicted.
  *
  * Granularity.  Each function logs at a level (PredlogRecordLevel) its
  * owner sets with predlog_recorder_set_level(): FULL stores the payload
@@ -261,8 +265,8 @@ bool predlog_recorder_set_level(PredlogRecorder *rec, int func_id,
                                 PredlogRecordLevel level, uint64_t now_ns);
 
 /*
- * Periodic work: write every pending summary, and keep cold tiers within
- * their budgets.  The owner calls it every refresh interval.
+ * Periodic work: write every pending summary.  The owner calls it every
+ * refresh interval.
  */
 void predlog_recorder_tick(PredlogRecorder *rec, uint64_t now_ns);
 

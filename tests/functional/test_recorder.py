@@ -81,7 +81,8 @@ class RecorderTest(unittest.TestCase):
         args = [
             '-object', 'memory-backend-file,id=pool0,mem-path=%s,size=%d,'
                        'share=on' % (self.pool, POOL_SIZE),
-            '-device', 'predlog,id=rec0,memdev=pool0,policy=%s' % policy,
+            '-device', 'predlog,id=rec0,memdev=pool0,max-functions=16,'
+                       'policy=%s' % policy,
             '-netdev', 'user,id=n0',
             '-device', 'virtio-net-pci,netdev=n0',
             '-object', 'filter-predlog,id=net0,netdev=n0,recorder=rec0',

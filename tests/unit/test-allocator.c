@@ -385,6 +385,8 @@ static void test_tiers(void)
     }
     predlog_recorder_get_function_stats(fx->rec, fid, &fs);
     /* 200 records of ~300 bytes per 100 ms: ~600 KB per second */
+    g_test_message("hot %" G_GUINT64_FORMAT " target %" G_GUINT64_FORMAT
+                   " level %d", fs.hot_size, fs.hot_target, fs.level);
     g_assert_cmpuint(fs.hot_size, >, 256 * 1024);
     g_assert_cmpuint(fs.chunks, >, 0);
     g_assert_cmpuint(fs.chunk_out * 4, <, fs.chunk_in);
