@@ -5,7 +5,8 @@
 #   make check    build everything and run every test suite
 #   make run      boot the demo guest with -device predlog (Ctrl-C ends it)
 #   make bench    benchmarks (not part of make check): the core's micro-
-#                 benchmarks, then the network tap against filter-dump
+#                 benchmarks, predictive vs fixed allocation and the
+#                 forecasters vs naive on bench/traces, the network tap
 
 REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BUILD := $(REPO)/build
@@ -61,6 +62,7 @@ bench: core
 	$(CORE_OBJ)/bench/micro/bench-record
 	$(CORE_OBJ)/bench/micro/bench-ingest
 	$(CORE_OBJ)/bench/alloc/bench-alloc $(REPO)/bench/traces/*.tsv.zst
+	$(CORE_OBJ)/bench/forecast/bench-forecast $(REPO)/bench/traces/*.tsv.zst
 	$(MAKE) -C $(REPO) bench-net BENCH_NET_ARGS=--quick
 
 # guest network throughput: no filter vs filter-dump vs filter-predlog
