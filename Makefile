@@ -29,7 +29,7 @@ QTESTS := tests/qtest/predlog-test tests/qtest/predlog-tap-test \
 all: qemu core guest
 
 help:
-	@sed -n '3,8s/^# //p' $(REPO)/Makefile
+	@sed -n '3,9s/^# //p' $(REPO)/Makefile
 
 # configure is re-run when it or the patches change; the overlay is
 # refreshed on every build so that new files of ours appear in the tree.
