@@ -64,12 +64,12 @@
 
 typedef struct PredlogAllocatorConfig {
     bool predictive;            /* split, forecast, size and choose levels */
-    uint32_t refresh_ms;        /* interval between predlog_allocator_refresh() */
+    uint32_t refresh_ms;        /* between predlog_allocator_refresh() */
     uint32_t horizon_s;         /* history the plan is sized to keep */
     uint32_t hot_ms;            /* window of forecast the fast tier holds */
     PredlogForecastModel model; /* AUTO or a forced model, every function */
     PredlogRecordLevel floor;   /* coarsest level allowed */
-    double confident;           /* confidence from which forecasts pre-allocate */
+    double confident;           /* confidence to pre-allocate from */
     PredlogGranularityConfig granularity;
 } PredlogAllocatorConfig;
 

@@ -644,7 +644,7 @@ static void wrap(RecFunction *f)
 /* Cold tier                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Give up the function's oldest cold buffers until @extra more fit its budget. */
+/* Give up @id's oldest cold buffers until @extra more fit its budget. */
 static void cold_trim(PredlogRecorder *rec, unsigned id, uint64_t extra)
 {
     RecFunction *f = &rec->funcs[id];

@@ -252,7 +252,10 @@ void predlog_recorder_set_buffer_size(PredlogRecorder *rec, int func_id,
 bool predlog_recorder_resize_now(PredlogRecorder *rec, int func_id,
                                  uint64_t now_ns);
 
-/* DYNAMIC with a cold tier: bytes of cold buffers the function may hold (0: no limit). */
+/*
+ * DYNAMIC with a cold tier: the function's share of cold buffers when the
+ * pool is full (0: no limit).
+ */
 void predlog_recorder_set_cold_budget(PredlogRecorder *rec, int func_id,
                                       uint64_t bytes);
 

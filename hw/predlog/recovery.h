@@ -96,9 +96,11 @@ typedef struct PredlogRecoveryTotals {
     uint64_t torn;
     uint64_t overwritten;
     uint64_t orphaned;          /* VALID records of unknown function ids */
-    uint64_t duplicates;        /* same (function, seq) found twice, not
-                                 * counting a fast-tier copy of a record
-                                 * that is also in a chunk (normal) */
+    /*
+     * Same (function, seq) found twice, not counting a fast-tier copy of a
+     * record that is also in a chunk (normal).
+     */
+    uint64_t duplicates;
     uint64_t summarised;
     uint64_t from_cold;
     uint64_t chunks;            /* CHUNK records unpacked */
@@ -110,9 +112,9 @@ typedef struct PredlogRecoveryTotals {
  * function the directory names, sorted by (timestamp, function id, seq),
  * each (function, seq) once.  CHUNK records are unpacked, not returned:
  * the records inside are returned like the others.  SUMMARY records are
- * returned; the sequence numbers they cover count as found.  Fills the per-function counters of the
- * directory and @totals (if non-NULL).  Never returns a record that does
- * not decode VALID.  The result is an array of PredlogRecoveredRecord,
+ * returned; the sequence numbers they cover count as found.  Fills the
+ * per-function counters of the directory and @totals (if non-NULL).
+ * Never returns a record that does not decode VALID.  The result is an array of PredlogRecoveredRecord,
  * valid while @img is.
  */
 GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals);

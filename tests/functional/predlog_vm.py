@@ -73,6 +73,13 @@ def missing_prerequisites(qemu=None, gdir=None):
     return None
 
 
+def recover_binary():
+    """predlog-recover: $PREDLOG_RECOVER or build/core/tools/."""
+    return os.environ.get('PREDLOG_RECOVER',
+                          os.path.join(REPO, 'build', 'core', 'tools',
+                                       'predlog-recover'))
+
+
 def diag(msg):
     """Print a TAP diagnostic line (shown by TAP consumers, never parsed)."""
     for line in str(msg).splitlines() or ['']:

@@ -34,15 +34,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import predlog_vm  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
 POOL_SIZE = 16 * 1024 * 1024
-
-
-def recover_binary():
-    return os.environ.get('PREDLOG_RECOVER',
-                          os.path.join(REPO, 'build', 'core', 'tools',
-                                       'predlog-recover'))
 
 
 class RecorderTest(unittest.TestCase):
@@ -54,7 +46,7 @@ class RecorderTest(unittest.TestCase):
             raise unittest.SkipTest(reason)
         # tools the test depends on are part of the build: missing is a
         # failure, not a skip
-        cls.recover = recover_binary()
+        cls.recover = predlog_vm.recover_binary()
         if not os.access(cls.recover, os.X_OK):
             raise AssertionError('%s not built (make core)' % cls.recover)
         if not shutil.which('tshark'):
