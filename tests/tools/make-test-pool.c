@@ -43,8 +43,9 @@
  *            lap many times, so records age into CHUNK records; level
  *            changes (HEADER, SUMMARY with ticks) so that header records
  *            and summaries are aged too; a buffer resized mid-way; a
- *            function whose cold budget makes it give up its oldest
- *            chunks; a torn record at a write head; nothing else lost
+ *            function past its cold budget that keeps its chunks because
+ *            the pool has room; a torn record at a write head; nothing
+ *            lost
  *   damaged  tiered, then one byte inside the compressed payload of the
  *            oldest chunk of a function flipped (the chunk no longer
  *            decodes: its records are lost), and forged CHUNK records,
@@ -1360,7 +1361,7 @@ static void tiered(Gen *g, bool damage)
     uplink = add_function(g, PREDLOG_FUNCTION_NET, "uplink");
     disk = add_function(g, PREDLOG_FUNCTION_BLOCK, "disk");
     con = add_function(g, PREDLOG_FUNCTION_GUEST, "console");
-    /* Its cold tier holds 48 KiB: its oldest chunks are given up */
+    /* Past its 48 KiB cold budget, but the pool has room: it keeps all */
     chatty = add_function(g, PREDLOG_FUNCTION_NET, "chatty");
     predlog_recorder_set_cold_budget(g->rec, chatty, 48 * 1024);
     if (damage) {
