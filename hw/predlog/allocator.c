@@ -442,19 +442,6 @@ static uint64_t thread_cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static uint32_t header_bytes(PredlogFunctionKind kind)
-{
-    switch (kind) {
-    case PREDLOG_FUNCTION_NET:
-        return PREDLOG_HEADER_LEN_NET;
-    case PREDLOG_FUNCTION_BLOCK:
-        return PREDLOG_HEADER_LEN_BLOCK;
-    case PREDLOG_FUNCTION_GUEST:
-        return PREDLOG_HEADER_LEN_GUEST;
-    }
-    return 0;
-}
-
 /* Buffer bytes one record of @f takes at @level (SUMMARY: 0). */
 static double record_bytes(PredlogAllocator *a, const AllocFunction *f,
                            PredlogRecordLevel level)
@@ -466,7 +453,7 @@ static double record_bytes(PredlogAllocator *a, const AllocFunction *f,
     case PREDLOG_RECORD_LEVEL_FULL:
         return RECORD_BYTES(payload);
     case PREDLOG_RECORD_LEVEL_HEADER:
-        return RECORD_BYTES(MIN(payload, header_bytes(s->kind)));
+        return RECORD_BYTES(MIN(payload, predlog_header_len(s->kind)));
     default:
         return 0;
     }

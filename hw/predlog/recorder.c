@@ -56,6 +56,7 @@
 #include "pool.h"
 #include "record.h"
 #include "recorder.h"
+#include "granularity.h"
 #include "summary.h"
 #include "byteorder.h"
 
@@ -973,14 +974,7 @@ void predlog_recorder_set_cold_budget(PredlogRecorder *rec, int func_id,
 /* Record path                                                         */
 /* ------------------------------------------------------------------ */
 
-/* Detail order: FULL > HEADER > SUMMARY. */
-static inline int level_rank(PredlogRecordLevel level)
-{
-    return level == PREDLOG_RECORD_LEVEL_FULL ? 2 :
-           level == PREDLOG_RECORD_LEVEL_HEADER ? 1 : 0;
-}
-
-static uint32_t header_len(PredlogFunctionKind kind)
+uint32_t predlog_header_len(PredlogFunctionKind kind)
 {
     switch (kind) {
     case PREDLOG_FUNCTION_NET:
@@ -1118,7 +1112,7 @@ PredlogLogResult predlog_recorder_log(PredlogRecorder *rec, int func_id,
      * for SUMMARY on its own: a summary covers a run of consecutive
      * sequence numbers, which only the function's level guarantees.
      */
-    level = level_rank(entry->level) < level_rank(f->level) ?
+    level = predlog_level_rank(entry->level) < predlog_level_rank(f->level) ?
             entry->level : f->level;
     if (level == PREDLOG_RECORD_LEVEL_SUMMARY &&
         f->level != PREDLOG_RECORD_LEVEL_SUMMARY) {
@@ -1126,7 +1120,7 @@ PredlogLogResult predlog_recorder_log(PredlogRecorder *rec, int func_id,
     }
     max_stored = entry->max_stored;
     if (level == PREDLOG_RECORD_LEVEL_HEADER) {
-        max_stored = MIN(max_stored, header_len(f->kind));
+        max_stored = MIN(max_stored, predlog_header_len(f->kind));
     }
     for (unsigned i = 0; i < entry->n_pieces && stored < max_stored; i++) {
         if (entry->pieces[i].len && !entry->pieces[i].data) {

@@ -375,6 +375,9 @@ unsigned predlog_recorder_used_percent(PredlogRecorder *rec);
 bool predlog_recorder_adopt(PredlogRecorder *rec, bool add_missing,
                             GError **errp);
 
+/* Payload bytes a record of @kind keeps at PREDLOG_RECORD_LEVEL_HEADER. */
+uint32_t predlog_header_len(PredlogFunctionKind kind);
+
 const char *predlog_policy_str(PredlogPolicy policy);
 const char *predlog_compression_str(PredlogCompression compression);
 const char *predlog_function_kind_str(PredlogFunctionKind kind);
