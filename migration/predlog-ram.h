@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * predlog: predictive dirty-page logging, the interface ram.c calls
+ *
+ * ram.c calls these at a handful of points (patches/0006); everything
+ * else lives in predlog-ram.c.  With the "predlog" capability off, every
+ * hook returns what stock ram.c would have computed itself.
+ *
+ * Threads: all hooks but predlog_ram_query() run in the migration thread
+ * (the sync and the page search with RAMState's bitmap_mutex held);
+ * predlog_ram_query() and the HMP printer run in the main loop.
+ *
+ * Copyright (c) 2026 The predlog authors
+ */
+
+#ifndef MIGRATION_PREDLOG_RAM_H
+#define MIGRATION_PREDLOG_RAM_H
+
+#include "qapi/qapi-types-migration.h"
+#include "exec/cpu-common.h"
+
+/* Set up for a migration (ram_init_all); false and @errp on failure. */
+bool predlog_ram_setup(Error **errp);
+/* Migration over (ram_save_cleanup): drop the per-page state, keep stats. */
+void predlog_ram_cleanup(void);
+
+/* Size of the XBZRLE cache when only predlog uses it (grown later). */
+uint64_t predlog_ram_cache_initial(void);
+/* Bytes the cache should have now, 0 to leave it (predlog alone only). */
+uint64_t predlog_ram_cache_wanted(void);
+/* The cache was replaced with an empty one of @bytes. */
+void predlog_ram_cache_resized(uint64_t bytes);
+
+/* Before @rb's dirty log is synced into its migration bitmap. */
+void predlog_ram_observe(RAMBlock *rb);
+/*
+ * After every block was synced: learn, choose the hot set, count what is
+ * deferred.  @dirty_pages is RAMState.migration_dirty_pages.
+ */
+void predlog_ram_sync_done(uint64_t dirty_pages, bool last_stage);
+
+/*
+ * Next page at or after @start (< @size) that is dirty in @rb->bmap and
+ * not deferred; @size if none.  Stock find_next_bit() unless deferring.
+ */
+unsigned long predlog_ram_find_next_dirty(RAMBlock *rb, unsigned long size,
+                                          unsigned long start,
+                                          bool last_stage);
+
+/* Is the page at @addr (ram_addr_t) in the hot set? */
+bool predlog_ram_page_is_hot(ram_addr_t addr);
+/* The XBZRLE cache holds (or now got) a base of the page at @addr. */
+void predlog_ram_note_cached(ram_addr_t addr);
+/* The page at @addr went as a delta of @bytes (0: unchanged, not sent). */
+void predlog_ram_note_delta(ram_addr_t addr, uint64_t bytes);
+/* The page at @addr could not be delta-encoded (overflow or miss). */
+void predlog_ram_note_full(ram_addr_t addr);
+
+/*
+ * Pick up to @max deferred pages (dirty, hot, with a base) to price the
+ * final round by; returns how many, in @blocks/@offsets.
+ */
+int predlog_ram_delta_sample(RAMBlock **blocks, ram_addr_t *offsets,
+                             int max);
+/* A sampled deferred page would encode to @len bytes (-1: overflow). */
+void predlog_ram_note_delta_estimate(int len);
+
+/* What ram_state_pending_*() reports: stock pages*page size when off. */
+uint64_t predlog_ram_remaining_bytes(uint64_t dirty_pages);
+
+/* The final round was sent (ram_save_complete): final counters. */
+void predlog_ram_complete(void);
+
+/* query-migrate's "predlog" member; NULL when never used. */
+PredlogMigrationStats *predlog_ram_query(void);
+void predlog_hmp_info_migrate(Monitor *mon, const PredlogMigrationStats *st);
+
+#endif /* MIGRATION_PREDLOG_RAM_H */
