@@ -69,7 +69,15 @@
 /* The XBZRLE cache predlog starts with when it is the only user. */
 #define PREDLOG_CACHE_MIN       (1 * MiB)
 /* Cache slots per hot page: the cache is direct-mapped. */
-#define PREDLOG_CACHE_SLACK     4
+#define PREDLOG_CACHE_SLACK     2
+/*
+ * Shortest sync period the history learns from.  Migration syncs at the
+ * end of every pass and whenever the pending size looks small, so two
+ * syncs can be a few milliseconds apart; a hot page is rarely dirtied in
+ * so short a period, and learning from it would make every hot page look
+ * cold.  A shorter period is merged into the next one.
+ */
+#define PREDLOG_MIN_PERIOD_NS   (200 * SCALE_MS)
 /*
  * Stream bytes of an XBZRLE page besides its data: be64 offset | flags,
  * the encoding byte and the be16 length (ram.c save_xbzrle_page()).
@@ -101,6 +109,8 @@ typedef struct PredlogRam {
     uint64_t prelogged;
     uint64_t delta_pages;
     uint64_t delta_bytes;
+    uint64_t hot_scored;        /* pages of past hot sets ... */
+    uint64_t hot_hits;          /* ... and those dirtied again next period */
 
     QemuMutex stats_lock;       /* stats and vcpu_rate, for the monitor */
     bool have_stats;
@@ -175,6 +185,7 @@ bool predlog_ram_setup(Error **errp)
     pr.budget_pages = pr.hot_pages = pr.deferred_dirty = 0;
     pr.dirty_pages = pr.deferred_seen = pr.prelogged = 0;
     pr.delta_pages = pr.delta_bytes = 0;
+    pr.hot_scored = pr.hot_hits = 0;
 
     if (!pr.vcpu) {
         unsigned ncpus = MIN(MAX(ms->smp.max_cpus, 1), PREDLOG_VCPU_MAX);
@@ -273,6 +284,21 @@ void predlog_ram_observe(RAMBlock *rb)
     }
 }
 
+/*
+ * The policy's hit rate: of the hot set chosen at the last sync, how many
+ * pages the period just closed dirtied again (bit 0 of their history).
+ */
+static void predlog_score_hot(void)
+{
+    uint64_t page = find_first_bit(pr.hot, pr.npages);
+
+    while (page < pr.npages) {
+        pr.hot_scored++;
+        pr.hot_hits += predlog_history_pattern(pr.history, page) & 1;
+        page = find_next_bit(pr.hot, pr.npages, page + 1);
+    }
+}
+
 static void predlog_choose_hot(void)
 {
     MigrationState *s = migrate_get_current();
@@ -364,7 +390,8 @@ static void predlog_update_stats(void)
 
     trace_predlog_ram_sync(hs.periods, hs.dirty_last, pr.hot_pages,
                            pr.deferred_dirty, pr.budget_pages,
-                           (unsigned)(hs.hit_rate * 1000),
+                           pr.hot_scored ?
+                           (unsigned)(pr.hot_hits * 1000 / pr.hot_scored) : 0,
                            (uint64_t)hs.dirty_rate_forecast);
     trace_predlog_ram_final_estimate(pr.deferred_dirty, other, final_bytes,
                                      downtime);
@@ -379,7 +406,8 @@ static void predlog_update_stats(void)
         st->prelogged_pages = pr.prelogged;
         st->delta_pages = pr.delta_pages;
         st->delta_bytes = pr.delta_bytes;
-        st->hit_rate = hs.hit_rate;
+        st->hit_rate = pr.hot_scored ?
+                       (double)pr.hot_hits / pr.hot_scored : 0;
         st->recall = hs.recall;
         st->dirty_rate = hs.dirty_rate;
         st->dirty_rate_forecast = hs.dirty_rate_forecast;
@@ -400,16 +428,21 @@ void predlog_ram_sync_done(uint64_t dirty_pages, bool last_stage)
     if (!pr.active) {
         return;
     }
-    if (pr.last_sync_ns) {
+    if (!pr.last_sync_ns) {
+        /* the setup sync: the first period starts now */
+        pr.last_sync_ns = now;
+    } else if (!last_stage && now - pr.last_sync_ns >= PREDLOG_MIN_PERIOD_NS) {
+        /* (the last sync runs with the guest stopped: nothing to learn) */
         double seconds = (now - pr.last_sync_ns) /
                          (double)NANOSECONDS_PER_SECOND;
 
         predlog_history_end_period(pr.history, seconds);
         predlog_vcpu_dirty_end_period(pr.vcpu, seconds);
-    }
-    pr.last_sync_ns = now;
-    if (!last_stage && !migration_in_postcopy()) {
-        predlog_choose_hot();
+        predlog_score_hot();
+        pr.last_sync_ns = now;
+        if (!migration_in_postcopy()) {
+            predlog_choose_hot();
+        }
     }
     pr.dirty_pages = dirty_pages;
     pr.deferred_dirty = predlog_count_deferred();
