@@ -11,6 +11,9 @@
 #   OUTDIR/vmlinuz              the kernel (linux-image-*-cloud-amd64)
 #   OUTDIR/initramfs.cpio.gz    busybox, /init (tests/guest/init),
 #                               /usr/bin/predlog-info, /usr/bin/predlog-log,
+#                               /usr/bin/predlog-memstress (paced memory
+#                               writer), /usr/bin/predlog-realwork (gzip
+#                               loop; tests/guest/predlog-realwork),
 #                               /lib/modules/<version>/extra/predlog.ko,
 #                               virtio-net, virtio-blk and their
 #                               dependencies under /lib/modules/<version>/
@@ -29,6 +32,9 @@
 #       -kernel OUTDIR/vmlinuz -initrd OUTDIR/initramfs.cpio.gz \
 #       -append 'console=ttyS0 panic=-1 quiet predlog.mode=probe' \
 #       -nographic -no-reboot -device predlog
+# or, with a migration workload on the console (see tests/guest/init):
+#       -append '... predlog.mode=workload predlog.workload=predlog-memstress,
+#                --mode,hotcold,--mb,64,--rate,20000' (one word, no spaces)
 #
 # Packages come from the Debian archive with "apt-get download" and are
 # cached in ~/.cache/predlog/debs (override: PREDLOG_DEB_CACHE), so only the
@@ -77,7 +83,10 @@ CACHE=${PREDLOG_DEB_CACHE:-$HOME/.cache/predlog/debs}
 mkdir -p "$CACHE"
 
 INIT=$SRCDIR/tests/guest/init
-PROGRAMS=(contrib/guest/predlog-info.c contrib/guest/predlog-log.c)
+PROGRAMS=(contrib/guest/predlog-info.c contrib/guest/predlog-log.c
+          contrib/guest/predlog-memstress.c)
+# Scripts installed as /usr/bin/<name>
+SCRIPTS=(tests/guest/predlog-realwork)
 KMOD_DIR=contrib/guest/predlog-kmod
 KMOD_FILES=(predlog.c predlog-ioctl.h Kbuild)
 # Kernel modules the guest needs for -device virtio-net-pci: the virtio PCI
@@ -252,7 +261,7 @@ manifest=$(
     echo "kbuild $kdir $kdir_id"
     sha256sum "$kdir/.config" "$kdir/Module.symvers" 2>/dev/null || true
     (cd "$SRCDIR" && sha256sum tests/guest/init tests/guest/build-image.sh \
-        hw/predlog/predlog-regs.h "${PROGRAMS[@]}" \
+        hw/predlog/predlog-regs.h "${PROGRAMS[@]}" "${SCRIPTS[@]}" \
         "${KMOD_FILES[@]/#/$KMOD_DIR/}")
     gcc --version | head -n1
 )
@@ -423,6 +432,9 @@ for src in "${PROGRAMS[@]}"; do
     gcc -std=c11 -static -O2 -Wall -Werror -o "$root/usr/bin/$name" \
         "$SRCDIR/$src"
     strip "$root/usr/bin/$name" 2>/dev/null || true
+done
+for src in "${SCRIPTS[@]}"; do
+    install -m 0755 "$SRCDIR/$src" "$root/usr/bin/$(basename "$src")"
 done
 
 install -m 0755 "$INIT" "$root/init"
