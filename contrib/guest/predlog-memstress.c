@@ -87,13 +87,14 @@ typedef struct Config {
     uint64_t report_ms;         /* 0: no progress lines */
     uint64_t seed;
     uint64_t verify_secs;       /* 0: verify on SIGUSR1/SIGTERM only */
+    uint64_t slots;             /* records per page written, 0: all */
 } Config;
 
 typedef struct State {
     uint8_t *mem;
     uint32_t *versions;
     size_t page_size;
-    uint32_t slots;             /* records per page */
+    uint32_t slots;             /* slots writes cycle through */
     uint32_t npages;
     uint32_t hot_first;
     uint32_t hot_pages;         /* 0 in uniform mode */
@@ -112,6 +113,7 @@ static void usage(FILE *out, const char *prog)
             " --rate PAGES_PER_SEC\n"
             "          [--hot-pct 10] [--hot-share 90] [--move-secs 5]\n"
             "          [--report-ms 500] [--seed S] [--verify-secs S]\n"
+            "          [--slots N]\n"
             "\n"
             "Allocate N MiB, give every page a known pattern, then rewrite\n"
             "pages at a paced rate; each write changes 16 bytes of one page.\n"
@@ -134,6 +136,12 @@ static void usage(FILE *out, const char *prog)
             "  --seed S          random seed (default 1)\n"
             "  --verify-secs S   also verify every S seconds (default 0: on\n"
             "                    SIGUSR1 and SIGTERM only)\n"
+            "  --slots N         writes cycle through the first N 16-byte\n"
+            "                    slots of a page (a power of two; default:\n"
+            "                    the whole page).  Few slots model writes\n"
+            "                    that stay in a few cache lines (counters,\n"
+            "                    queue heads), which delta encoding (XBZRLE)\n"
+            "                    sends in a few bytes\n"
             "  --help            show this text\n"
             "\n"
             "Output (stdout, line-buffered):\n"
@@ -241,9 +249,10 @@ static bool page_ok(const State *s, uint32_t p, uint32_t *bad_slot)
     uint32_t version = s->versions[p];
     size_t words_per_slot = RECORD_SIZE / sizeof(uint64_t);
 
-    for (uint32_t slot = 0; slot < s->slots; slot++) {
+    /* every slot of the page; those past --slots keep the pattern */
+    for (uint32_t slot = 0; slot < s->page_size / RECORD_SIZE; slot++) {
         const uint8_t *at = base + (size_t)slot * RECORD_SIZE;
-        uint32_t v = slot_version(s, version, slot);
+        uint32_t v = slot < s->slots ? slot_version(s, version, slot) : 0;
         bool ok;
 
         if (v) {
@@ -433,7 +442,8 @@ static int parse_args(int argc, char **argv, Config *c)
 {
     enum {
         OPT_MODE = 256, OPT_MB, OPT_RATE, OPT_HOT_PCT, OPT_HOT_SHARE,
-        OPT_MOVE_SECS, OPT_REPORT_MS, OPT_SEED, OPT_VERIFY_SECS, OPT_HELP,
+        OPT_MOVE_SECS, OPT_REPORT_MS, OPT_SEED, OPT_VERIFY_SECS, OPT_SLOTS,
+        OPT_HELP,
     };
     static const struct option longopts[] = {
         { "mode", required_argument, NULL, OPT_MODE },
@@ -445,6 +455,7 @@ static int parse_args(int argc, char **argv, Config *c)
         { "report-ms", required_argument, NULL, OPT_REPORT_MS },
         { "seed", required_argument, NULL, OPT_SEED },
         { "verify-secs", required_argument, NULL, OPT_VERIFY_SECS },
+        { "slots", required_argument, NULL, OPT_SLOTS },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -509,6 +520,14 @@ static int parse_args(int argc, char **argv, Config *c)
         case OPT_VERIFY_SECS:
             ok = parse_u64(name, optarg, 0, 86400, &c->verify_secs);
             break;
+        case OPT_SLOTS:
+            ok = parse_u64(name, optarg, 1, 65536, &c->slots);
+            if (ok && (c->slots & (c->slots - 1))) {
+                fprintf(stderr, "predlog-memstress: --slots: %llu is not a "
+                        "power of two\n", (unsigned long long)c->slots);
+                ok = false;
+            }
+            break;
         case OPT_HELP:
             usage(stdout, argv[0]);
             return EXIT_OK;
@@ -555,6 +574,14 @@ static int setup(State *s, const Config *c)
     }
     s->page_size = ps;
     s->slots = ps / RECORD_SIZE;
+    if (c->slots > s->slots) {
+        fprintf(stderr, PREFIX "--slots %llu: a %lu-byte page has %u\n",
+                (unsigned long long)c->slots, ps, s->slots);
+        return EXIT_USAGE;
+    }
+    if (c->slots) {
+        s->slots = c->slots;
+    }
     len = c->mb << 20;
     if (len / s->page_size > UINT32_MAX) {
         fprintf(stderr, PREFIX "--mb %llu is too many pages\n",
