@@ -3,14 +3,21 @@
 # predlog top-level commands:
 #   make          build build/qemu-system-x86_64, the core, tools, guest image
 #   make check    build everything and run every test suite
+#   make qemu-stock  build build/qemu-stock/qemu-system-x86_64: the same
+#                 QEMU without our files and patches (make check compares
+#                 migration streams with it)
 #   make run      boot the demo guest with -device predlog (Ctrl-C ends it)
 #   make bench    benchmarks (not part of make check): the core's micro-
 #                 benchmarks, predictive vs fixed allocation and the
 #                 forecasters vs naive on bench/traces, the network tap
+#   make bench-migration  live migration of paced guest workloads with
+#                 predlog beside stock pre-copy, XBZRLE, auto-converge and
+#                 post-copy, with plots (BENCH_MIGRATION_ARGS=--quick ...)
 
 REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BUILD := $(REPO)/build
 QEMU_OBJ := $(BUILD)/qemu
+STOCK_OBJ := $(BUILD)/qemu-stock/qemu
 CORE_OBJ := $(BUILD)/core
 GUEST := $(BUILD)/guest
 JOBS ?= $(shell nproc)
@@ -24,12 +31,13 @@ export CCACHE_NOHASHDIR := 1
 QTESTS := tests/qtest/predlog-test tests/qtest/predlog-tap-test \
           tests/qtest/migration-test
 
-.PHONY: all qemu core guest check run bench bench-net clean distclean help
+.PHONY: all qemu qemu-stock core guest check run bench bench-net \
+        bench-migration clean distclean help
 
 all: qemu core guest
 
 help:
-	@sed -n '3,9s/^# //p' $(REPO)/Makefile
+	@sed -n '3,15s/^# //p' $(REPO)/Makefile
 
 # configure is re-run when it or the patches change; the overlay is
 # refreshed on every build so that new files of ours appear in the tree.
@@ -44,6 +52,17 @@ qemu: $(QEMU_OBJ)/build.ninja
 	ninja -C $(QEMU_OBJ) -j$(JOBS) qemu-system-x86_64
 	$(REPO)/scripts/link-firmware.sh $(QEMU_OBJ)
 
+# Stock QEMU from the same source package and options, without our overlay
+# and patches.  Ordered after our tree's configure so that two configure
+# runs never install packages or download the source at the same time.
+$(STOCK_OBJ)/build.ninja: $(REPO)/configure | $(QEMU_OBJ)/build.ninja
+	cd $(REPO) && ./configure --stock
+	touch $@
+
+qemu-stock: $(STOCK_OBJ)/build.ninja
+	ninja -C $(STOCK_OBJ) -j$(JOBS) qemu-system-x86_64
+	$(REPO)/scripts/link-firmware.sh $(STOCK_OBJ)
+
 core:
 	@test -f $(CORE_OBJ)/build.ninja || meson setup $(CORE_OBJ) $(REPO) >/dev/null
 	ninja -C $(CORE_OBJ) -j$(JOBS)
@@ -51,7 +70,7 @@ core:
 guest:
 	$(REPO)/tests/guest/build-image.sh $(GUEST)
 
-check: all
+check: all qemu-stock
 	ninja -C $(QEMU_OBJ) -j$(JOBS) $(QTESTS)
 	$(REPO)/tests/run-check --build $(BUILD)
 
@@ -69,9 +88,14 @@ bench: core
 bench-net: qemu guest
 	$(REPO)/bench/net/bench-net-tap.py $(BENCH_NET_ARGS)
 
+# live migration: predlog beside stock QEMU's schemes, in one run
+bench-migration: qemu guest
+	python3 $(REPO)/bench/migration/bench-migration.py $(BENCH_MIGRATION_ARGS)
+
 clean:
 	rm -rf $(CORE_OBJ) $(GUEST)
 	-test -f $(QEMU_OBJ)/build.ninja && ninja -C $(QEMU_OBJ) clean
+	-test -f $(STOCK_OBJ)/build.ninja && ninja -C $(STOCK_OBJ) clean
 
 distclean:
 	rm -rf $(BUILD)
