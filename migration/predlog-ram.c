@@ -326,23 +326,32 @@ static void predlog_choose_hot(void)
         pr.budget_pages);
 }
 
-/* Pages dirty, hot and with a base: what the search passes over. */
+/*
+ * Word @w of @rb's deferred pages, those dirty (@dirty: a word of its
+ * bitmap), hot and with a base: what the page search passes over.
+ */
+static unsigned long predlog_deferred_word(RAMBlock *rb, unsigned long w,
+                                           unsigned long dirty)
+{
+    unsigned long base = predlog_block_first_page(rb) / BITS_PER_LONG;
+
+    return dirty & pr.hot[base + w] & pr.cached[base + w];
+}
+
 static uint64_t predlog_count_deferred(void)
 {
     uint64_t deferred = 0;
     RAMBlock *rb;
 
     RAMBLOCK_FOREACH_NOT_IGNORED(rb) {
-        uint64_t base, w, words;
+        unsigned long w, words;
 
         if (!predlog_block_ok(rb)) {
             continue;
         }
-        base = predlog_block_first_page(rb) / BITS_PER_LONG;
         words = BITS_TO_LONGS(rb->used_length >> TARGET_PAGE_BITS);
         for (w = 0; w < words; w++) {
-            deferred += ctpopl(rb->bmap[w] & pr.hot[base + w] &
-                               pr.cached[base + w]);
+            deferred += ctpopl(predlog_deferred_word(rb, w, rb->bmap[w]));
         }
     }
     return deferred;
@@ -454,7 +463,7 @@ unsigned long predlog_ram_find_next_dirty(RAMBlock *rb, unsigned long size,
                                           bool last_stage)
 {
     const unsigned long *bmap = rb->bmap;
-    unsigned long w, base, mask;
+    unsigned long w, mask;
 
     if (!pr.active || last_stage || !pr.hot_pages ||
         migration_in_postcopy() || !predlog_block_ok(rb)) {
@@ -463,12 +472,10 @@ unsigned long predlog_ram_find_next_dirty(RAMBlock *rb, unsigned long size,
     if (start >= size) {
         return size;
     }
-    base = predlog_block_first_page(rb) / BITS_PER_LONG;
     mask = BITMAP_FIRST_WORD_MASK(start);
     for (w = BIT_WORD(start); w * BITS_PER_LONG < size; w++) {
         unsigned long dirty = bmap[w] & mask;
-        unsigned long deferred = dirty & pr.hot[base + w] &
-                                 pr.cached[base + w];
+        unsigned long deferred = predlog_deferred_word(rb, w, dirty);
         unsigned long send = dirty & ~deferred;
 
         pr.deferred_seen += ctpopl(deferred);
@@ -538,16 +545,14 @@ int predlog_ram_delta_sample(RAMBlock **blocks, ram_addr_t *offsets, int max)
     /* Spread the sample over the deferred pages, not just the first. */
     stride = MAX(pr.deferred_dirty / max, 1);
     RAMBLOCK_FOREACH_NOT_IGNORED(rb) {
-        uint64_t base, w, words;
+        unsigned long w, words;
 
         if (!predlog_block_ok(rb)) {
             continue;
         }
-        base = predlog_block_first_page(rb) / BITS_PER_LONG;
         words = BITS_TO_LONGS(rb->used_length >> TARGET_PAGE_BITS);
         for (w = 0; w < words && n < max; w++) {
-            unsigned long bits = rb->bmap[w] & pr.hot[base + w] &
-                                 pr.cached[base + w];
+            unsigned long bits = predlog_deferred_word(rb, w, rb->bmap[w]);
 
             while (bits && n < max) {
                 unsigned long bit = ctzl(bits);

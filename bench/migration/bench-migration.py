@@ -157,17 +157,7 @@ class ConsoleLog:
     """
 
     def __init__(self, path, timeout=30.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                self.sock.connect(path)
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        self.sock = predlog_vm.connect_unix(path, timeout)
         self.lock = threading.Lock()
         self.lines = []
         self.points = []

@@ -191,21 +191,39 @@ class QMP:
             self.sock = None
 
 
+def wait_until(predicate, timeout, what, interval=0.2):
+    """Poll predicate() until it returns something true; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError('timed out after %g s waiting for %s'
+                               % (timeout, what))
+        time.sleep(interval)
+
+
+def connect_unix(path, timeout=30.0):
+    """Connect to a unix socket QEMU is about to create; retry until then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+            return sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class Console:
     """The guest's serial console over a unix socket: type and read."""
 
     def __init__(self, path, timeout=30.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        self.sock = connect_unix(path, timeout)
         self.buf = ''
         self.lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, daemon=True)

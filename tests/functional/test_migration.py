@@ -39,16 +39,7 @@ def predlog_info(vm, dev_id='pl0'):
     raise AssertionError('query-predlog has no device %r' % dev_id)
 
 
-def wait_until(predicate, timeout, what, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError('timed out after %g s waiting for %s'
-                               % (timeout, what))
-        time.sleep(interval)
+wait_until = predlog_vm.wait_until
 
 
 class MigrationTest(unittest.TestCase):

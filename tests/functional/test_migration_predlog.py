@@ -76,16 +76,7 @@ VERIFY = re.compile(r'memstress: verify (?:ok pages=(\d+) writes=(\d+)|'
                     r'FAIL mismatches=(\d+) first=(\d+))')
 
 
-def wait_until(predicate, timeout, what, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError('timed out after %g s waiting for %s'
-                               % (timeout, what))
-        time.sleep(interval)
+wait_until = predlog_vm.wait_until
 
 
 class Guest:
