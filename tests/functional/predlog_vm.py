@@ -219,6 +219,22 @@ def connect_unix(path, timeout=30.0):
             time.sleep(0.05)
 
 
+def launch_recorder(args, name):
+    """Boot a guest in recorder mode; return (vm, console) once its shell
+    takes input.  Raises AssertionError if the guest's recorder failed."""
+    vm = VM(mode='recorder', args=args, console='socket', name=name)
+    vm.launch()
+    console = Console(vm.console_socket)
+    console.wait_for(r'predlog-guest: recorder (ready|failed.*)', timeout=90)
+    if 'predlog-guest: recorder ready' not in console.text():
+        raise AssertionError('guest recorder not ready:\n' + console.text())
+    # the shell comes up right after; make sure it takes input
+    status = console.run('true', timeout=60)[0]
+    if status != 0:
+        raise AssertionError('guest shell answered %r to true' % status)
+    return vm, console
+
+
 class Console:
     """The guest's serial console over a unix socket: type and read."""
 

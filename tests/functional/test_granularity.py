@@ -77,14 +77,7 @@ class GranularityTest(unittest.TestCase):
             '-netdev', 'user,id=n0',
             '-device', 'virtio-net-pci,netdev=n0',
         ]
-        self.vm = predlog_vm.VM(mode='recorder', args=args, console='socket',
-                                name='gran')
-        self.vm.launch()
-        self.console = predlog_vm.Console(self.vm.console_socket)
-        self.console.wait_for(r'predlog-guest: recorder (ready|failed.*)',
-                              timeout=90)
-        self.assertIn('predlog-guest: recorder ready', self.console.text())
-        self.assertEqual(self.console.run('true', timeout=60)[0], 0)
+        self.vm, self.console = predlog_vm.launch_recorder(args, 'gran')
 
     def function(self):
         info = self.vm.cmd('query-predlog')[0]

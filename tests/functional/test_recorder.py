@@ -83,15 +83,7 @@ class RecorderTest(unittest.TestCase):
             '-blockdev', 'driver=predlog,node-name=blk0,file=disk0,'
                          'recorder=rec0,payload=on,discard=unmap',
         ]
-        self.vm = predlog_vm.VM(mode='recorder', args=args, console='socket',
-                                name='rec')
-        self.vm.launch()
-        self.console = predlog_vm.Console(self.vm.console_socket)
-        self.console.wait_for(r'predlog-guest: recorder (ready|failed.*)',
-                              timeout=90)
-        self.assertIn('predlog-guest: recorder ready', self.console.text())
-        # the shell comes up right after; make sure it takes input
-        self.assertEqual(self.console.run('true', timeout=60)[0], 0)
+        self.vm, self.console = predlog_vm.launch_recorder(args, 'rec')
 
     def functions(self):
         info = self.vm.cmd('query-predlog')[0]
