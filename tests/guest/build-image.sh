@@ -37,8 +37,9 @@
 #                --mode,hotcold,--mb,64,--rate,20000' (one word, no spaces)
 #
 # Packages come from the Debian archive with "apt-get download" and are
-# cached in ~/.cache/predlog/debs (override: PREDLOG_DEB_CACHE), so only the
-# first build needs the network.  When the archive cannot be reached the
+# cached in $PREDLOG_CACHE/debs (default ~/.cache/predlog/debs, the cache
+# ./configure uses; PREDLOG_DEB_CACHE overrides it), so only the first
+# build needs the network.  When the archive cannot be reached the
 # newest cached package is used.  PREDLOG_KERNEL_PKG overrides the kernel
 # package (default: what linux-image-cloud-amd64 depends on).
 #
@@ -79,7 +80,7 @@ fi
 SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$1"
 OUTDIR=$(cd "$1" && pwd)
-CACHE=${PREDLOG_DEB_CACHE:-$HOME/.cache/predlog/debs}
+CACHE=${PREDLOG_DEB_CACHE:-${PREDLOG_CACHE:-$HOME/.cache/predlog}/debs}
 mkdir -p "$CACHE"
 
 INIT=$SRCDIR/tests/guest/init
