@@ -151,12 +151,25 @@ class BenchVM:
         return sum(nums)
 
     def tap_function(self):
-        """The f0 function of query-predlog, or None without the tap."""
+        """Counters of the tap's source f0, or None without the tap.
+
+        With policy=predictive (the default) the source is split into
+        one function per traffic class ("f0/web", "f0/arp", ...); with
+        fixed or dynamic it is the single function "f0".  The counters
+        are summed over all of the source's functions.
+        """
+        total = None
         for dev in self.vm.cmd('query-predlog'):
             for f in dev['functions']:
-                if f['name'] == 'f0':
-                    return f
-        return None
+                if f['name'] != 'f0' and not f['name'].startswith('f0/'):
+                    continue
+                if total is None:
+                    total = {'records': 0, 'bytes': 0, 'dropped': 0,
+                             'functions': 0}
+                for k in ('records', 'bytes', 'dropped'):
+                    total[k] += f[k]
+                total['functions'] += 1
+        return total
 
     def shutdown(self):
         if self.console:
@@ -294,11 +307,15 @@ def measure(bvm, workload, duration):
         'cpu_ms_per_mb': cpu * 1e3 / (nbytes / 1e6) if nbytes else 0,
         'cpu_us_per_pkt': cpu * 1e6 / pkts if pkts else 0,
         'tap_records': '', 'tap_bytes': '', 'tap_dropped': '',
+        'tap_functions': '',
     }
     if tap1 is not None:
+        # a traffic class's function appears with its first record
+        tap0 = tap0 or {'records': 0, 'bytes': 0, 'dropped': 0}
         row['tap_records'] = tap1['records'] - tap0['records']
         row['tap_bytes'] = tap1['bytes'] - tap0['bytes']
         row['tap_dropped'] = tap1['dropped'] - tap0['dropped']
+        row['tap_functions'] = tap1['functions']
     return row
 
 
@@ -363,9 +380,10 @@ def main():
                                   row['cpu_us_per_pkt']))
                         if config == 'predlog':
                             msg += ('  tap f0: %d records, %d bytes, '
-                                    '%d dropped' % (row['tap_records'],
-                                                    row['tap_bytes'],
-                                                    row['tap_dropped']))
+                                    '%d dropped, %d functions'
+                                    % (row['tap_records'], row['tap_bytes'],
+                                       row['tap_dropped'],
+                                       row['tap_functions']))
                             if row['tap_records'] <= 0:
                                 failures.append('round %d %s: the tap '
                                                 'logged no records'
@@ -434,7 +452,8 @@ def main():
     os.makedirs(os.path.dirname(opts.csv), exist_ok=True)
     fields = ['kind', 'round', 'workload', 'config', 'bytes', 'seconds',
               'mb_s', 'packets', 'pps', 'cpu_s', 'cpu_ms_per_mb',
-              'cpu_us_per_pkt', 'tap_records', 'tap_bytes', 'tap_dropped']
+              'cpu_us_per_pkt', 'tap_records', 'tap_bytes', 'tap_dropped',
+              'tap_functions']
     with open(opts.csv, 'w', newline='') as f:
         w = csv.DictWriter(f, fieldnames=fields + ['ratio'],
                            extrasaction='ignore')
