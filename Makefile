@@ -10,9 +10,13 @@
 #   make bench    benchmarks (not part of make check): the core's micro-
 #                 benchmarks, predictive vs fixed allocation and the
 #                 forecasters vs naive on bench/traces, the network tap
+#                 (BENCH_QUICK=1: every one in its smoke mode)
 #   make bench-migration  live migration of paced guest workloads with
 #                 predlog beside stock pre-copy, XBZRLE, auto-converge and
 #                 post-copy, with plots (BENCH_MIGRATION_ARGS=--quick ...)
+#   make check-fresh  as root: make check, make run and a quick make bench
+#                 in a new Debian 12 root made by debootstrap, timed
+#                 (CHECK_FRESH_ARGS=--help for its options)
 
 REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BUILD := $(REPO)/build
@@ -32,12 +36,12 @@ QTESTS := tests/qtest/predlog-test tests/qtest/predlog-tap-test \
           tests/qtest/migration-test
 
 .PHONY: all qemu qemu-stock core guest check run bench bench-net \
-        bench-migration clean distclean help
+        bench-migration check-fresh clean distclean help
 
 all: qemu core guest
 
 help:
-	@sed -n '3,15s/^# //p' $(REPO)/Makefile
+	@sed -n '3,/^$$/s/^# //p' $(REPO)/Makefile
 
 # configure is re-run when it or the patches change; the overlay is
 # refreshed on every build so that new files of ours appear in the tree.
@@ -77,10 +81,15 @@ check: all qemu-stock
 run: all
 	$(REPO)/tools/predlog-run
 
+# BENCH_QUICK=1 runs every benchmark in its smoke mode: seconds instead of
+# minutes, figures too noisy to quote, but a benchmark that rots fails.
+BENCH_QUICK_FLAG := $(if $(filter-out 0 no,$(BENCH_QUICK)),--quick)
+
 bench: core
-	$(CORE_OBJ)/bench/micro/bench-record
-	$(CORE_OBJ)/bench/micro/bench-ingest
-	$(CORE_OBJ)/bench/alloc/bench-alloc $(REPO)/bench/traces/*.tsv.zst
+	$(CORE_OBJ)/bench/micro/bench-record $(BENCH_QUICK_FLAG)
+	$(CORE_OBJ)/bench/micro/bench-ingest $(BENCH_QUICK_FLAG)
+	$(CORE_OBJ)/bench/alloc/bench-alloc $(BENCH_QUICK_FLAG) \
+	    $(REPO)/bench/traces/*.tsv.zst
 	$(CORE_OBJ)/bench/forecast/bench-forecast $(REPO)/bench/traces/*.tsv.zst
 	$(MAKE) -C $(REPO) bench-net BENCH_NET_ARGS=--quick
 
@@ -91,6 +100,10 @@ bench-net: qemu guest
 # live migration: predlog beside stock QEMU's schemes, in one run
 bench-migration: qemu guest
 	python3 $(REPO)/bench/migration/bench-migration.py $(BENCH_MIGRATION_ARGS)
+
+# the README's commands on a new Debian 12 root (tests/fresh-machine/)
+check-fresh:
+	$(REPO)/tests/fresh-machine/check-fresh $(CHECK_FRESH_ARGS)
 
 clean:
 	rm -rf $(CORE_OBJ) $(GUEST)
