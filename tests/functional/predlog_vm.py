@@ -219,6 +219,53 @@ def connect_unix(path, timeout=30.0):
             time.sleep(0.05)
 
 
+def qemu_opt(value):
+    """@value quoted for a QEMU option list (a comma is written twice)."""
+    return str(value).replace(',', ',,')
+
+
+def pool_args(path, size, device_opts='', rec='rec0'):
+    """-device predlog,id=@rec on a shared memory-backend-file of @size
+    bytes at @path, the pool that survives QEMU; @device_opts are more
+    of the device's properties, e.g. 'policy=fixed,max-functions=16'."""
+    device = 'predlog,id=%s,memdev=pool0' % rec
+    if device_opts:
+        device += ',' + device_opts
+    return ['-object', 'memory-backend-file,id=pool0,mem-path=%s,size=%d,'
+                       'share=on' % (qemu_opt(path), size),
+            '-device', device]
+
+
+def net_args(netdev_opts='', tap=True, rec='rec0'):
+    """A virtio-net NIC on QEMU's user network (netdev n0, the guest is
+    10.0.2.15), with the filter-predlog tap net0 on it unless @tap is
+    false; @netdev_opts are more -netdev user options."""
+    netdev = 'user,id=n0'
+    if netdev_opts:
+        netdev += ',' + netdev_opts
+    args = ['-netdev', netdev, '-device', 'virtio-net-pci,netdev=n0']
+    if tap:
+        args += ['-object', 'filter-predlog,id=net0,netdev=n0,recorder=%s'
+                 % rec]
+    return args
+
+
+def block_args(disk, filter_opts='', device=True, rec='rec0'):
+    """The raw image @disk (node disk0) under the predlog block filter
+    node blk0; with @device, the guest sees blk0 as a virtio-blk disk
+    (/dev/vda), otherwise only the monitor (qemu-io) uses it.
+    @filter_opts are more options of the filter, e.g. 'payload=on'."""
+    blk = 'driver=predlog,node-name=blk0,file=disk0,recorder=%s' % rec
+    if filter_opts:
+        blk += ',' + filter_opts
+    args = ['-blockdev', 'driver=file,filename=%s,node-name=disk0'
+                         % qemu_opt(disk),
+            '-blockdev', blk]
+    if device:
+        args += ['-device', 'virtio-blk-pci,drive=blk0']
+    return args
+
+
 def launch_recorder(args, name):
     """Boot a guest in recorder mode; return (vm, console) once its shell
     takes input.  Raises AssertionError if the guest's recorder failed."""
@@ -597,6 +644,8 @@ def tap_main(module=None):
     """
     module = module or sys.modules['__main__']
     tests = list(_flatten(unittest.TestLoader().loadTestsFromModule(module)))
+    # The plan goes first, so that a run that dies halfway reports fewer
+    # results than it planned, which tests/run-check fails.
     print('1..%d' % len(tests), flush=True)
     result = _TAPResult()
     for group in _by_class(tests):

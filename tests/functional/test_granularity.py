@@ -68,15 +68,11 @@ class GranularityTest(unittest.TestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def start(self):
-        args = [
-            '-object', 'memory-backend-file,id=pool0,mem-path=%s,size=%d,'
-                       'share=on' % (self.pool, POOL_SIZE),
-            '-device', 'predlog,id=rec0,memdev=pool0,max-functions=8,'
-                       'horizon=10,refresh-ms=100,compression=none,'
-                       'snaplen=2048,buffer-size=64K',
-            '-netdev', 'user,id=n0',
-            '-device', 'virtio-net-pci,netdev=n0',
-        ]
+        args = (predlog_vm.pool_args(self.pool, POOL_SIZE,
+                                     'max-functions=8,horizon=10,'
+                                     'refresh-ms=100,compression=none,'
+                                     'snaplen=2048,buffer-size=64K')
+                + predlog_vm.net_args(tap=False))
         self.vm, self.console = predlog_vm.launch_recorder(args, 'gran')
 
     def function(self):

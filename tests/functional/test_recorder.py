@@ -70,19 +70,12 @@ class RecorderTest(unittest.TestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def start(self, policy='dynamic'):
-        args = [
-            '-object', 'memory-backend-file,id=pool0,mem-path=%s,size=%d,'
-                       'share=on' % (self.pool, POOL_SIZE),
-            '-device', 'predlog,id=rec0,memdev=pool0,max-functions=16,'
-                       'policy=%s' % policy,
-            '-netdev', 'user,id=n0',
-            '-device', 'virtio-net-pci,netdev=n0',
-            '-object', 'filter-predlog,id=net0,netdev=n0,recorder=rec0',
-            '-blockdev', 'driver=file,filename=%s,node-name=disk0'
-                         % self.disk,
-            '-blockdev', 'driver=predlog,node-name=blk0,file=disk0,'
-                         'recorder=rec0,payload=on,discard=unmap',
-        ]
+        # blk0 has no guest device: the test drives it with qemu-io
+        args = (predlog_vm.pool_args(self.pool, POOL_SIZE,
+                                     'max-functions=16,policy=%s' % policy)
+                + predlog_vm.net_args()
+                + predlog_vm.block_args(self.disk, 'payload=on,discard=unmap',
+                                        device=False))
         self.vm, self.console = predlog_vm.launch_recorder(args, 'rec')
 
     def functions(self):
