@@ -45,12 +45,15 @@ help:
 
 # configure is re-run when it or the patches change; the overlay is
 # refreshed on every build so that new files of ours appear in the tree.
-$(QEMU_OBJ)/build.ninja: $(REPO)/configure $(wildcard $(REPO)/patches/*) \
-                         $(REPO)/scripts/apply-patches.sh
+# The stamps are our own files, not build.ninja: touching build.ninja
+# would hide from ninja a meson.build that a patch just changed.
+$(QEMU_OBJ)/.predlog-make-stamp: $(REPO)/configure \
+                                 $(wildcard $(REPO)/patches/*) \
+                                 $(REPO)/scripts/apply-patches.sh
 	cd $(REPO) && ./configure
 	touch $@
 
-qemu: $(QEMU_OBJ)/build.ninja
+qemu: $(QEMU_OBJ)/.predlog-make-stamp
 	$(REPO)/scripts/overlay.sh $(REPO) $(BUILD)/qemu-src
 	$(REPO)/scripts/apply-patches.sh $(REPO)/patches $(BUILD)/qemu-src
 	ninja -C $(QEMU_OBJ) -j$(JOBS) qemu-system-x86_64
@@ -59,11 +62,12 @@ qemu: $(QEMU_OBJ)/build.ninja
 # Stock QEMU from the same source package and options, without our overlay
 # and patches.  Ordered after our tree's configure so that two configure
 # runs never install packages or download the source at the same time.
-$(STOCK_OBJ)/build.ninja: $(REPO)/configure | $(QEMU_OBJ)/build.ninja
+$(STOCK_OBJ)/.predlog-make-stamp: $(REPO)/configure | \
+                                  $(QEMU_OBJ)/.predlog-make-stamp
 	cd $(REPO) && ./configure --stock
 	touch $@
 
-qemu-stock: $(STOCK_OBJ)/build.ninja
+qemu-stock: $(STOCK_OBJ)/.predlog-make-stamp
 	ninja -C $(STOCK_OBJ) -j$(JOBS) qemu-system-x86_64
 	$(REPO)/scripts/link-firmware.sh $(STOCK_OBJ)
 
