@@ -65,6 +65,7 @@ struct PredlogHistory {
     /* the learned table: decayed counts per pattern */
     double seen[N_PATTERNS];    /* pages with the pattern at a sync */
     double again[N_PATTERNS];   /* of those, dirtied by the next sync */
+    double prob[N_PATTERNS];    /* P(dirtied next period | pattern) */
 
     /* from the last end_period(): patterns predicted hot, pages each */
     bool hot[N_PATTERNS];
@@ -80,6 +81,8 @@ struct PredlogHistory {
 /* ------------------------------------------------------------------ */
 /* Creation                                                            */
 /* ------------------------------------------------------------------ */
+
+static void refresh_probabilities(PredlogHistory *h);
 
 PredlogHistory *predlog_history_new(uint64_t npages, unsigned depth,
                                     double hot_threshold)
@@ -108,6 +111,7 @@ PredlogHistory *predlog_history_new(uint64_t npages, unsigned depth,
         return NULL;
     }
     h->count[0] = npages;
+    refresh_probabilities(h);   /* nothing seen: the prior everywhere */
     return h;
 }
 
@@ -217,9 +221,50 @@ void predlog_history_observe_range(PredlogHistory *h, uint64_t first,
 
 static inline double pattern_p(const PredlogHistory *h, unsigned p)
 {
-    double again = h->again[p], seen = h->seen[p];
+    return h->prob[p];
+}
 
-    return (again + 1.0) / (seen + 2.0);
+/*
+ * P(dirty | pattern) from the learned counts, with a Beta(1,1) prior.  A
+ * pattern not seen yet backs off to its most recent periods: the longest
+ * run of low bits some seen pattern shares with it, so that "dirtied in
+ * the last period, never seen before that" borrows from every pattern
+ * dirtied in the last period instead of getting the bare prior (0.5,
+ * which a hot threshold of 50% would count as hot).  With nothing seen
+ * at all, the prior.
+ */
+static void refresh_probabilities(PredlogHistory *h)
+{
+    double seen_k[N_PATTERNS], again_k[N_PATTERNS];
+    bool done[N_PATTERNS] = { false };
+
+    for (unsigned p = 0; p <= h->mask; p++) {
+        if (h->seen[p] > 0) {
+            h->prob[p] = (h->again[p] + 1.0) / (h->seen[p] + 2.0);
+            done[p] = true;
+        }
+    }
+    for (int k = (int)h->depth - 1; k >= 0; k--) {
+        unsigned m = (1u << k) - 1;
+
+        memset(seen_k, 0, sizeof(seen_k));
+        memset(again_k, 0, sizeof(again_k));
+        for (unsigned p = 0; p <= h->mask; p++) {
+            seen_k[p & m] += h->seen[p];
+            again_k[p & m] += h->again[p];
+        }
+        for (unsigned p = 0; p <= h->mask; p++) {
+            if (!done[p] && seen_k[p & m] > 0) {
+                h->prob[p] = (again_k[p & m] + 1.0) / (seen_k[p & m] + 2.0);
+                done[p] = true;
+            }
+        }
+    }
+    for (unsigned p = 0; p <= h->mask; p++) {
+        if (!done[p]) {
+            h->prob[p] = 0.5;
+        }
+    }
 }
 
 #define BYTES_01        0x0101010101010101ull
@@ -325,6 +370,7 @@ void predlog_history_end_period(PredlogHistory *h, double seconds)
         h->count[(2 * p) & h->mask] += stay;
         h->count[(2 * p + 1) & h->mask] += again;
     }
+    refresh_probabilities(h);
     for (unsigned p = 0; p <= h->mask; p++) {
         h->hot[p] = pattern_p(h, p) >= h->hot_threshold;
         hot_now += h->hot[p] ? h->count[p] : 0;

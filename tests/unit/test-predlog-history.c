@@ -291,6 +291,41 @@ static void test_shift_and_depth(void)
 }
 
 /*
+ * Back-off, by hand: 8 pages, depth 3.  Before any period every pattern
+ * has the prior.  Period 1: pages 0-3 dirty; pattern 0 seen 8, again 4.
+ * Period 2: pages 0-1 dirty; pattern 1 (pages 0-3) seen 4, again 2;
+ * pattern 0 (pages 4-7) seen 4, again 0; decayed seen0 = 10.4, again0 =
+ * 3.2.  Pages 0-1 now have pattern 3 (binary 11), never seen: its most
+ * recent period (low bit 1) is pattern 1's, p = (2 + 1) / (4 + 2).
+ * Pages 2-3 have pattern 2 (10), never seen: low bit 0 is pattern 0's
+ * alone, p = (3.2 + 1) / (10.4 + 2), as for pages 4-7 (pattern 0).
+ */
+static void test_learning_backoff(void)
+{
+    PredlogHistory *h = predlog_history_new(8, 3, 0.5);
+    unsigned long hot[1] = { 0 };
+
+    g_assert_cmpfloat_with_epsilon(predlog_history_probability(h, 0), 0.5,
+                                   EPS);
+    predlog_history_observe_range(h, 0, 4);
+    predlog_history_end_period(h, 1);
+    predlog_history_observe_range(h, 0, 2);
+    predlog_history_end_period(h, 1);
+    g_assert_cmpuint(predlog_history_pattern(h, 0), ==, 3);
+    g_assert_cmpuint(predlog_history_pattern(h, 2), ==, 2);
+    g_assert_cmpfloat_with_epsilon(predlog_history_probability(h, 0),
+                                   3.0 / 6, EPS);
+    g_assert_cmpfloat_with_epsilon(predlog_history_probability(h, 2),
+                                   4.2 / 12.4, EPS);
+    g_assert_cmpfloat_with_epsilon(predlog_history_probability(h, 7),
+                                   4.2 / 12.4, EPS);
+    /* pages 0-1 (p 0.5) are hot at threshold 0.5; pages 2-3 are not */
+    g_assert_cmpuint(predlog_history_select_hot(h, hot, 0.5, 8), ==, 2);
+    g_assert_cmphex(hot[0], ==, 0x3);
+    predlog_history_free(h);
+}
+
+/*
  * The table, by hand: 10 pages, depth 1.  Period 1: pages 0-3 dirty.
  * Samples: pattern 0 seen 10, again 4.  Period 2: pages 0-1 dirty.
  * Pattern 1 (pages 0-3) seen 4 again 2; pattern 0 (pages 4-9) seen 6,
@@ -302,11 +337,14 @@ static void test_learning_by_hand(void)
 
     predlog_history_observe_range(h, 0, 4);
     predlog_history_end_period(h, 1);
-    /* p(0) = (4 + 1) / (10 + 2); p(1) still the prior */
+    /*
+     * p(0) = (4 + 1) / (10 + 2); pattern 1 was never seen, so it backs
+     * off to every pattern, which is pattern 0 alone: the same
+     */
     g_assert_cmpfloat_with_epsilon(predlog_history_probability(h, 9),
                                    5.0 / 12, EPS);
     g_assert_cmpfloat_with_epsilon(predlog_history_probability(h, 0),
-                                   0.5, EPS);
+                                   5.0 / 12, EPS);
 
     predlog_history_observe_range(h, 0, 2);
     predlog_history_end_period(h, 1);
@@ -385,6 +423,31 @@ static void test_decay_regime_change(void)
 }
 
 /*
+ * The reference's P(dirty | @q): the pattern's own counts when it was
+ * seen, else those of every pattern sharing its longest run of low bits
+ * that some seen pattern has, else the prior.
+ */
+static double ref_probability(const double *seen, const double *again,
+                              unsigned depth, unsigned q)
+{
+    for (int k = depth; k >= 0; k--) {
+        unsigned m = (1u << k) - 1;
+        double s = 0, a = 0;
+
+        for (unsigned p = 0; p < (1u << depth); p++) {
+            if ((p & m) == (q & m)) {
+                s += seen[p];
+                a += again[p];
+            }
+        }
+        if (s > 0) {
+            return (a + 1) / (s + 2);
+        }
+    }
+    return 0.5;
+}
+
+/*
  * The learning rule against a reference: random groups of pages with
  * different dirty rates, depth 3; the test keeps every page's pattern and
  * the decayed counts itself and compares every page's probability.
@@ -429,7 +492,7 @@ static void test_learning_reference(void)
             g_assert_cmpuint(predlog_history_pattern(h, p), ==, ref[p]);
             g_assert_cmpfloat_with_epsilon(
                 predlog_history_probability(h, p),
-                (again[ref[p]] + 1) / (seen[ref[p]] + 2), EPS);
+                ref_probability(seen, again, depth, ref[p]), EPS);
         }
     }
     g_rand_free(r);
@@ -936,6 +999,8 @@ int main(int argc, char **argv)
     g_test_add_func("/predlog-history/observe/random", test_observe_random);
     g_test_add_func("/predlog-history/observe/range", test_observe_range);
     g_test_add_func("/predlog-history/shift-and-depth", test_shift_and_depth);
+    g_test_add_func("/predlog-history/learning-backoff",
+                    test_learning_backoff);
     g_test_add_func("/predlog-history/learning-by-hand",
                     test_learning_by_hand);
     g_test_add_func("/predlog-history/decay/by-hand", test_decay_by_hand);
