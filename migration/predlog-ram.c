@@ -5,7 +5,9 @@
  * Stock pre-copy walks the dirty bitmap in address order and resends
  * every page the guest dirtied since the last pass.  A page the guest
  * writes all the time is sent again and again and is dirty at switchover
- * anyway.  With the "predlog" capability ram.c asks this file instead:
+ * anyway.  With the "predlog" capability ram.c asks this file instead,
+ * which maps RAMBlocks and migration parameters onto the decisions made
+ * in predlog-plan.c (plain C, unit-tested on synthetic dirty patterns):
  *
  *  1. Observe.  Before each block's dirty log is synced into its
  *     migration bitmap, the pages dirtied in the period are ORed into a
@@ -60,8 +62,7 @@
 #include "migration.h"
 #include "options.h"
 #include "ram.h"
-#include "predlog-history.h"
-#include "predlog-policy.h"
+#include "predlog-plan.h"
 #include "predlog-vcpu.h"
 #include "predlog-ram.h"
 #include "trace.h"
@@ -88,29 +89,14 @@ bool predlog_dirty_attribution;
 
 typedef struct PredlogRam {
     bool active;                /* set up for the current migration */
-    PredlogHistory *history;
+    PredlogPlan *plan;          /* every decision (predlog-plan.h) */
     /*
      * vCPU threads may be inside predlog_dirty_attribute() when a
      * migration ends, so the attribution counters live as long as QEMU.
      */
     PredlogVcpuDirty *vcpu;
-    unsigned long *hot;         /* the hot set, by global page */
-    /* pages with a base in the XBZRLE cache; a hint: it may evict one */
-    unsigned long *cached;
-    uint64_t npages;
-    PredlogDeltaCost cost;
     int64_t last_sync_ns;
     uint64_t cache_bytes;
-    uint64_t budget_pages;
-    uint64_t hot_pages;
-    uint64_t deferred_dirty;
-    uint64_t dirty_pages;
-    uint64_t deferred_seen;
-    uint64_t prelogged;
-    uint64_t delta_pages;
-    uint64_t delta_bytes;
-    uint64_t hot_scored;        /* pages of past hot sets ... */
-    uint64_t hot_hits;          /* ... and those dirtied again next period */
 
     QemuMutex stats_lock;       /* stats and vcpu_rate, for the monitor */
     bool have_stats;
@@ -140,14 +126,17 @@ static uint64_t predlog_block_first_page(RAMBlock *rb)
     return rb->offset >> TARGET_PAGE_BITS;
 }
 
-/* Can this block's bitmap be matched word for word with ours? */
+static uint64_t predlog_block_pages(RAMBlock *rb)
+{
+    return rb->used_length >> TARGET_PAGE_BITS;
+}
+
+/* Can this block's bitmap be matched word for word with the plan's? */
 static bool predlog_block_ok(RAMBlock *rb)
 {
-    uint64_t first = predlog_block_first_page(rb);
-
     return pr.active && rb->bmap && rb->page_size == TARGET_PAGE_SIZE &&
-           first % BITS_PER_LONG == 0 &&
-           first + (rb->used_length >> TARGET_PAGE_BITS) <= pr.npages;
+           predlog_plan_covers(pr.plan, predlog_block_first_page(rb),
+                               predlog_block_pages(rb));
 }
 
 bool predlog_ram_setup(Error **errp)
@@ -169,23 +158,16 @@ bool predlog_ram_setup(Error **errp)
     }
     npages = ROUND_UP(MAX(npages, 1), BITS_PER_LONG);
 
-    pr.history = predlog_history_new(npages, migrate_predlog_history(),
-                                     migrate_predlog_hot_threshold() / 100.0);
-    if (!pr.history) {
+    pr.plan = predlog_plan_new(npages, migrate_predlog_history(),
+                               migrate_predlog_hot_threshold() / 100.0,
+                               TARGET_PAGE_SIZE, PREDLOG_DELTA_HEADER);
+    if (!pr.plan) {
         error_setg(errp, "predlog: cannot keep a dirty history of %" PRIu64
                    " pages; disable the 'predlog' capability", npages);
         return false;
     }
-    pr.npages = npages;
-    pr.hot = bitmap_new(npages);
-    pr.cached = bitmap_new(npages);
-    predlog_delta_cost_init(&pr.cost, TARGET_PAGE_SIZE, PREDLOG_DELTA_HEADER);
     pr.last_sync_ns = 0;
     pr.cache_bytes = 0;
-    pr.budget_pages = pr.hot_pages = pr.deferred_dirty = 0;
-    pr.dirty_pages = pr.deferred_seen = pr.prelogged = 0;
-    pr.delta_pages = pr.delta_bytes = 0;
-    pr.hot_scored = pr.hot_hits = 0;
 
     if (!pr.vcpu) {
         unsigned ncpus = MIN(MAX(ms->smp.max_cpus, 1), PREDLOG_VCPU_MAX);
@@ -214,13 +196,8 @@ void predlog_ram_cleanup(void)
 {
     qatomic_set(&predlog_dirty_attribution, false);
     pr.active = false;
-    predlog_history_free(pr.history);
-    pr.history = NULL;
-    g_free(pr.hot);
-    pr.hot = NULL;
-    g_free(pr.cached);
-    pr.cached = NULL;
-    pr.npages = 0;
+    predlog_plan_free(pr.plan);
+    pr.plan = NULL;
 }
 
 uint64_t predlog_ram_cache_initial(void)
@@ -230,26 +207,29 @@ uint64_t predlog_ram_cache_initial(void)
 
 uint64_t predlog_ram_cache_wanted(void)
 {
+    PredlogPlanStats ps;
     uint64_t want;
 
-    if (!pr.active || migrate_xbzrle() || !pr.hot_pages) {
+    if (!pr.active || migrate_xbzrle()) {
         return 0;
     }
-    want = pow2ceil(pr.hot_pages * PREDLOG_CACHE_SLACK * TARGET_PAGE_SIZE);
+    predlog_plan_stats(pr.plan, &ps);
+    if (!ps.hot_pages) {
+        return 0;
+    }
+    want = pow2ceil(ps.hot_pages * PREDLOG_CACHE_SLACK * TARGET_PAGE_SIZE);
     want = MIN(MAX(want, PREDLOG_CACHE_MIN), migrate_xbzrle_cache_size());
     if (want <= pr.cache_bytes) {
         return 0;
     }
-    trace_predlog_ram_cache_resize(pr.cache_bytes, want, pr.hot_pages);
+    trace_predlog_ram_cache_resize(pr.cache_bytes, want, ps.hot_pages);
     return want;
 }
 
 void predlog_ram_cache_resized(uint64_t bytes)
 {
     pr.cache_bytes = bytes;
-    if (pr.cached) {
-        bitmap_zero(pr.cached, pr.npages);
-    }
+    predlog_plan_cache_emptied(pr.plan);
 }
 
 void predlog_ram_observe(RAMBlock *rb)
@@ -265,7 +245,7 @@ void predlog_ram_observe(RAMBlock *rb)
         return;
     }
     first = predlog_block_first_page(rb);
-    pages = rb->used_length >> TARGET_PAGE_BITS;
+    pages = predlog_block_pages(rb);
     dmb = qatomic_rcu_read(&ram_list.dirty_memory[DIRTY_MEMORY_MIGRATION]);
     while (done < pages) {
         uint64_t page = first + done;
@@ -278,64 +258,30 @@ void predlog_ram_observe(RAMBlock *rb)
          * of cpu_physical_memory_sync_dirty_bitmap() does: a page set a
          * moment too late is seen in the next period.
          */
-        predlog_history_observe(pr.history, page,
-                                dmb->blocks[idx] + off / BITS_PER_LONG, n);
+        predlog_plan_observe(pr.plan, page,
+                             dmb->blocks[idx] + off / BITS_PER_LONG, n);
         done += n;
     }
 }
 
-/*
- * The policy's hit rate: of the hot set chosen at the last sync, how many
- * pages the period just closed dirtied again (bit 0 of their history).
- */
-static void predlog_score_hot(void)
-{
-    uint64_t page = find_first_bit(pr.hot, pr.npages);
-
-    while (page < pr.npages) {
-        pr.hot_scored++;
-        pr.hot_hits += predlog_history_pattern(pr.history, page) & 1;
-        page = find_next_bit(pr.hot, pr.npages, page + 1);
-    }
-}
-
-static void predlog_choose_hot(void)
+/* What bounds the hot set now, from the migration's parameters. */
+static void predlog_limits(PredlogPlanLimits *lim)
 {
     MigrationState *s = migrate_get_current();
-    uint64_t threshold = s->threshold_size;
-    uint64_t budget, cache_pages;
 
-    if (!threshold) {
+    lim->threshold_bytes = s->threshold_size;
+    if (!lim->threshold_bytes) {
         /* No bandwidth measured yet: assume the configured limit. */
-        threshold = migrate_max_bandwidth() / 1000 *
-                    migrate_downtime_limit();
+        lim->threshold_bytes = migrate_max_bandwidth() / 1000 *
+                               migrate_downtime_limit();
     }
-    budget = predlog_policy_max_deferred(threshold,
-                                         migrate_predlog_defer_budget(),
-                                         predlog_delta_cost_expected(&pr.cost));
+    lim->budget_pct = migrate_predlog_defer_budget();
     /*
-     * A hot page is deferred only once its base is cached: keep the hot
-     * set within what the cache can hold (shared with cold pages when
-     * xbzrle is on too).
+     * Keep the hot set within what the cache can hold (a direct-mapped
+     * cache; shared with cold pages when xbzrle is on too).
      */
-    cache_pages = migrate_xbzrle_cache_size() / TARGET_PAGE_SIZE;
-    cache_pages /= migrate_xbzrle() ? 2 : PREDLOG_CACHE_SLACK;
-    pr.budget_pages = MIN(budget, cache_pages);
-    pr.hot_pages = predlog_history_select_hot(
-        pr.history, pr.hot, migrate_predlog_hot_threshold() / 100.0,
-        pr.budget_pages);
-}
-
-/*
- * Word @w of @rb's deferred pages, those dirty (@dirty: a word of its
- * bitmap), hot and with a base: what the page search passes over.
- */
-static unsigned long predlog_deferred_word(RAMBlock *rb, unsigned long w,
-                                           unsigned long dirty)
-{
-    unsigned long base = predlog_block_first_page(rb) / BITS_PER_LONG;
-
-    return dirty & pr.hot[base + w] & pr.cached[base + w];
+    lim->cache_pages = migrate_xbzrle_cache_size() / TARGET_PAGE_SIZE /
+                       (migrate_xbzrle() ? 2 : PREDLOG_CACHE_SLACK);
 }
 
 static uint64_t predlog_count_deferred(void)
@@ -344,14 +290,10 @@ static uint64_t predlog_count_deferred(void)
     RAMBlock *rb;
 
     RAMBLOCK_FOREACH_NOT_IGNORED(rb) {
-        unsigned long w, words;
-
-        if (!predlog_block_ok(rb)) {
-            continue;
-        }
-        words = BITS_TO_LONGS(rb->used_length >> TARGET_PAGE_BITS);
-        for (w = 0; w < words; w++) {
-            deferred += ctpopl(predlog_deferred_word(rb, w, rb->bmap[w]));
+        if (predlog_block_ok(rb)) {
+            deferred += predlog_plan_count_deferred(
+                pr.plan, predlog_block_first_page(rb), rb->bmap,
+                predlog_block_pages(rb));
         }
     }
     return deferred;
@@ -371,25 +313,16 @@ static double predlog_bytes_per_ms(void)
 static void predlog_update_stats(void)
 {
     PredlogHistoryStats hs;
-    uint64_t other, final_pages, final_bytes, downtime;
-    double cost = predlog_delta_cost_expected(&pr.cost);
-    double expected_other;
+    PredlogPlanStats ps;
+    uint64_t downtime;
     unsigned i, n = predlog_vcpu_dirty_ncpus(pr.vcpu);
     g_autofree double *rates = g_new0(double, n);
 
-    predlog_history_stats(pr.history, &hs);
-    other = pr.dirty_pages - MIN(pr.deferred_dirty, pr.dirty_pages);
-    /*
-     * At switchover the final round sends the deferred pages plus the
-     * other pages dirty then: at least those dirty now, or what one more
-     * period is expected to dirty outside the hot set.
-     */
-    expected_other = predlog_history_final_set(pr.history, pr.hot, 0, 1.0);
-    final_pages = pr.deferred_dirty + MAX(other, (uint64_t)expected_other);
-    final_bytes = predlog_policy_final_bytes(pr.deferred_dirty,
-                                             final_pages - pr.deferred_dirty,
-                                             cost, TARGET_PAGE_SIZE, 0);
-    downtime = predlog_policy_downtime_ms(final_bytes, predlog_bytes_per_ms());
+    predlog_history_stats(predlog_plan_history(pr.plan), &hs);
+    predlog_plan_stats(pr.plan, &ps);
+    /* the final round QEMU's switchover decision prices (pending) */
+    downtime = predlog_policy_downtime_ms(ps.final_bytes,
+                                          predlog_bytes_per_ms());
     for (i = 0; i < n; i++) {
         PredlogVcpuStats vs;
 
@@ -397,33 +330,32 @@ static void predlog_update_stats(void)
         rates[i] = vs.rate;
     }
 
-    trace_predlog_ram_sync(hs.periods, hs.dirty_last, pr.hot_pages,
-                           pr.deferred_dirty, pr.budget_pages,
-                           pr.hot_scored ?
-                           (unsigned)(pr.hot_hits * 1000 / pr.hot_scored) : 0,
+    trace_predlog_ram_sync(hs.periods, hs.dirty_last, ps.hot_pages,
+                           ps.deferred_dirty, ps.budget_pages,
+                           (unsigned)(ps.hit_rate * 1000),
                            (uint64_t)hs.dirty_rate_forecast);
-    trace_predlog_ram_final_estimate(pr.deferred_dirty, other, final_bytes,
-                                     downtime);
+    trace_predlog_ram_final_estimate(ps.deferred_dirty,
+                                     ps.dirty_pages - ps.deferred_dirty,
+                                     ps.final_bytes, downtime);
 
     WITH_QEMU_LOCK_GUARD(&pr.stats_lock) {
         PredlogMigrationStats *st = &pr.stats;
 
         st->sync_periods = hs.periods;
-        st->hot_pages = pr.hot_pages;
-        st->deferred_pages = pr.deferred_dirty;
-        st->deferred_total = pr.deferred_seen;
-        st->prelogged_pages = pr.prelogged;
-        st->delta_pages = pr.delta_pages;
-        st->delta_bytes = pr.delta_bytes;
-        st->hit_rate = pr.hot_scored ?
-                       (double)pr.hot_hits / pr.hot_scored : 0;
+        st->hot_pages = ps.hot_pages;
+        st->deferred_pages = ps.deferred_dirty;
+        st->deferred_total = ps.deferred_seen;
+        st->prelogged_pages = ps.prelogged;
+        st->delta_pages = ps.delta_pages;
+        st->delta_bytes = ps.delta_bytes;
+        st->hit_rate = ps.hit_rate;
         st->recall = hs.recall;
         st->dirty_rate = hs.dirty_rate;
         st->dirty_rate_forecast = hs.dirty_rate_forecast;
-        st->predicted_final_pages = final_pages;
-        st->predicted_final_bytes = final_bytes;
+        st->predicted_final_pages = ps.dirty_pages;
+        st->predicted_final_bytes = ps.final_bytes;
         st->predicted_downtime = downtime;
-        st->defer_budget_pages = pr.budget_pages;
+        st->defer_budget_pages = ps.budget_pages;
         g_free(pr.vcpu_rate);
         pr.vcpu_rate = g_steal_pointer(&rates);
         pr.vcpu_count = n;
@@ -444,17 +376,15 @@ void predlog_ram_sync_done(uint64_t dirty_pages, bool last_stage)
         /* (the last sync runs with the guest stopped: nothing to learn) */
         double seconds = (now - pr.last_sync_ns) /
                          (double)NANOSECONDS_PER_SECOND;
+        PredlogPlanLimits lim;
 
-        predlog_history_end_period(pr.history, seconds);
+        predlog_limits(&lim);
+        predlog_plan_end_period(pr.plan, seconds, &lim,
+                                !migration_in_postcopy());
         predlog_vcpu_dirty_end_period(pr.vcpu, seconds);
-        predlog_score_hot();
         pr.last_sync_ns = now;
-        if (!migration_in_postcopy()) {
-            predlog_choose_hot();
-        }
     }
-    pr.dirty_pages = dirty_pages;
-    pr.deferred_dirty = predlog_count_deferred();
+    predlog_plan_synced(pr.plan, dirty_pages, predlog_count_deferred());
     predlog_update_stats();
 }
 
@@ -462,54 +392,36 @@ unsigned long predlog_ram_find_next_dirty(RAMBlock *rb, unsigned long size,
                                           unsigned long start,
                                           bool last_stage)
 {
-    const unsigned long *bmap = rb->bmap;
-    unsigned long w, mask;
-
-    if (!pr.active || last_stage || !pr.hot_pages ||
-        migration_in_postcopy() || !predlog_block_ok(rb)) {
-        return find_next_bit(bmap, size, start);
+    if (!pr.active || !predlog_block_ok(rb)) {
+        return find_next_bit(rb->bmap, size, start);
     }
-    if (start >= size) {
-        return size;
-    }
-    mask = BITMAP_FIRST_WORD_MASK(start);
-    for (w = BIT_WORD(start); w * BITS_PER_LONG < size; w++) {
-        unsigned long dirty = bmap[w] & mask;
-        unsigned long deferred = predlog_deferred_word(rb, w, dirty);
-        unsigned long send = dirty & ~deferred;
-
-        pr.deferred_seen += ctpopl(deferred);
-        if (send) {
-            return MIN(w * BITS_PER_LONG + ctzl(send), size);
-        }
-        mask = ~0UL;
-    }
-    return size;
+    /* The final round and postcopy send every dirty page. */
+    return predlog_plan_find_next(pr.plan, predlog_block_first_page(rb),
+                                  rb->bmap, size, start,
+                                  last_stage || migration_in_postcopy());
 }
 
 static bool predlog_page_index(ram_addr_t addr, uint64_t *page)
 {
     *page = addr >> TARGET_PAGE_BITS;
-    return pr.active && *page < pr.npages;
+    return pr.active;
 }
 
 bool predlog_ram_page_is_hot(ram_addr_t addr)
 {
     uint64_t page;
 
-    return predlog_page_index(addr, &page) && test_bit(page, pr.hot);
+    return predlog_page_index(addr, &page) &&
+           predlog_plan_page_is_hot(pr.plan, page);
 }
 
 void predlog_ram_note_cached(ram_addr_t addr)
 {
     uint64_t page;
 
-    if (predlog_page_index(addr, &page) && !test_bit(page, pr.cached)) {
-        set_bit(page, pr.cached);
-        if (test_bit(page, pr.hot)) {
-            pr.prelogged++;
-            trace_predlog_ram_prelog(addr);
-        }
+    if (predlog_page_index(addr, &page) &&
+        predlog_plan_note_cached(pr.plan, page)) {
+        trace_predlog_ram_prelog(addr);
     }
 }
 
@@ -517,10 +429,8 @@ void predlog_ram_note_delta(ram_addr_t addr, uint64_t bytes)
 {
     uint64_t page;
 
-    if (predlog_page_index(addr, &page) && test_bit(page, pr.hot)) {
-        predlog_delta_cost_note(&pr.cost, bytes);
-        pr.delta_pages++;
-        pr.delta_bytes += bytes;
+    if (predlog_page_index(addr, &page)) {
+        predlog_plan_note_delta(pr.plan, page, bytes);
     }
 }
 
@@ -528,31 +438,38 @@ void predlog_ram_note_full(ram_addr_t addr)
 {
     uint64_t page;
 
-    if (predlog_page_index(addr, &page) && test_bit(page, pr.hot)) {
-        predlog_delta_cost_note_full(&pr.cost);
+    if (predlog_page_index(addr, &page)) {
+        predlog_plan_note_full(pr.plan, page);
     }
 }
 
 int predlog_ram_delta_sample(RAMBlock **blocks, ram_addr_t *offsets, int max)
 {
+    PredlogPlanStats ps;
     uint64_t stride, seen = 0;
     RAMBlock *rb;
     int n = 0;
 
-    if (!pr.active || !pr.deferred_dirty || max <= 0) {
+    if (!pr.active || max <= 0) {
+        return 0;
+    }
+    predlog_plan_stats(pr.plan, &ps);
+    if (!ps.deferred_dirty) {
         return 0;
     }
     /* Spread the sample over the deferred pages, not just the first. */
-    stride = MAX(pr.deferred_dirty / max, 1);
+    stride = MAX(ps.deferred_dirty / max, 1);
     RAMBLOCK_FOREACH_NOT_IGNORED(rb) {
+        uint64_t first = predlog_block_first_page(rb);
         unsigned long w, words;
 
         if (!predlog_block_ok(rb)) {
             continue;
         }
-        words = BITS_TO_LONGS(rb->used_length >> TARGET_PAGE_BITS);
+        words = BITS_TO_LONGS(predlog_block_pages(rb));
         for (w = 0; w < words && n < max; w++) {
-            unsigned long bits = predlog_deferred_word(rb, w, rb->bmap[w]);
+            unsigned long bits = predlog_plan_deferred_word(pr.plan, first, w,
+                                                            rb->bmap[w]);
 
             while (bits && n < max) {
                 unsigned long bit = ctzl(bits);
@@ -572,40 +489,34 @@ int predlog_ram_delta_sample(RAMBlock **blocks, ram_addr_t *offsets, int max)
 
 void predlog_ram_note_delta_estimate(int len)
 {
-    if (len < 0) {
-        predlog_delta_cost_note_full(&pr.cost);
-    } else {
-        /* An unchanged page costs nothing: it is not sent at all. */
-        predlog_delta_cost_note(&pr.cost,
-                                len ? len + PREDLOG_DELTA_HEADER : 0);
+    if (pr.active) {
+        predlog_plan_note_delta_estimate(pr.plan, len);
     }
 }
 
 uint64_t predlog_ram_remaining_bytes(uint64_t dirty_pages)
 {
-    uint64_t deferred;
-
     if (!pr.active || migration_in_postcopy()) {
         return dirty_pages * TARGET_PAGE_SIZE;
     }
-    deferred = MIN(pr.deferred_dirty, dirty_pages);
-    return predlog_policy_final_bytes(deferred, dirty_pages - deferred,
-                                      predlog_delta_cost_expected(&pr.cost),
-                                      TARGET_PAGE_SIZE, 0);
+    return predlog_plan_final_bytes(pr.plan, dirty_pages);
 }
 
 void predlog_ram_complete(void)
 {
+    PredlogPlanStats ps;
+
     if (!pr.active) {
         return;
     }
-    trace_predlog_ram_complete(pr.deferred_dirty, pr.delta_pages,
-                               pr.delta_bytes);
+    predlog_plan_stats(pr.plan, &ps);
+    trace_predlog_ram_complete(ps.deferred_dirty, ps.delta_pages,
+                               ps.delta_bytes);
     WITH_QEMU_LOCK_GUARD(&pr.stats_lock) {
-        pr.stats.prelogged_pages = pr.prelogged;
-        pr.stats.delta_pages = pr.delta_pages;
-        pr.stats.delta_bytes = pr.delta_bytes;
-        pr.stats.deferred_total = pr.deferred_seen;
+        pr.stats.prelogged_pages = ps.prelogged;
+        pr.stats.delta_pages = ps.delta_pages;
+        pr.stats.delta_bytes = ps.delta_bytes;
+        pr.stats.deferred_total = ps.deferred_seen;
     }
 }
 
