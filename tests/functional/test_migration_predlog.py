@@ -27,6 +27,10 @@ and requires "verify ok" (every page exactly as expected).
                        compresses a file on tmpfs in a loop (page cache
                        churn, a hot heap, the vCPU always busy); its
                        output and input must still check out
+  test_predlog_decisions  a downtime budget smaller than the hot set:
+                       with the capability the migration must defer hot
+                       pages, pre-log them and send them as deltas; the
+                       same migration without it then needs more bytes
   test_stock           one hop with the capability off: stock pre-copy,
                        no "predlog" object in query-migrate; then a page
                        is corrupted on purpose to show that the check can
@@ -62,6 +66,12 @@ MAX_BANDWIDTH = 64 << 20
 DOWNTIME_LIMIT_MS = 300
 MIGRATE_TIMEOUT_S = 180
 VERIFY_TIMEOUT_S = 120
+# test_predlog_decisions: at 32 MiB/s and 100 ms the downtime budget holds
+# 819 pages, half of the workload's 1638 hot pages (each rewritten ~11
+# times a second): pre-copy converges only if the hot pages wait for the
+# final round and go there as deltas
+DECISION_WORKLOAD = WORKLOAD
+DECISION_PARAMETERS = {'max-bandwidth': 32 << 20, 'downtime-limit': 100}
 # values for the capability's parameters on one hop of the chain
 PREDLOG_PARAMETERS = {
     'predlog-history': 4,
@@ -167,8 +177,8 @@ class PredlogMigrationTest(unittest.TestCase):
         self.assertEqual(int(m.group(1)), self.pages)
         return 0, m.group(0)
 
-    def migrate(self, src, name, predlog, args=(), parameters=None):
-        """Migrate @src to a new guest @name; return (dst, query-migrate)."""
+    def start_migration(self, src, name, predlog, args=(), parameters=None):
+        """Start migrating @src to a new guest @name; return it."""
         dst = self.launch(name, list(args) + ['-incoming', 'defer'],
                           self.workload)
         uri = 'unix:' + os.path.join(dst.vm.tmpdir, 'migrate.sock')
@@ -192,9 +202,14 @@ class PredlogMigrationTest(unittest.TestCase):
         for key, value in params.items():
             self.assertEqual(got.get(key), value, key)
 
+        src.cmd('migrate', uri=uri)
+        return dst
+
+    def migrate(self, src, name, predlog, args=(), parameters=None):
+        """Migrate @src to a new guest @name; return (dst, query-migrate)."""
         before = len(src.console.text())
         t0 = time.monotonic()
-        src.cmd('migrate', uri=uri)
+        dst = self.start_migration(src, name, predlog, args, parameters)
 
         def finished():
             info = src.cmd('query-migrate')
@@ -273,6 +288,66 @@ class PredlogMigrationTest(unittest.TestCase):
         self.assertEqual(info['status'], 'completed')
         self.assertIsInstance(info.get('predlog'), dict)
         mismatches, line = self.verify(dst, 'dst')
+        self.assertEqual(mismatches, 0, line)
+
+    def test_predlog_decisions(self):
+        """The hot/cold guest, once with the capability and once without.
+
+        At DECISION_PARAMETERS the downtime budget is smaller than the hot
+        set, so pre-copy can only converge by keeping the hot pages for
+        the final round and sending them there as deltas.  src -> dst1
+        with predlog must do exactly that: hot pages passed over by the
+        search (deferred-total), pre-logged, deferred at switchover within
+        the budget, sent as deltas; dst1 then gets every page right.
+        dst1 -> dst2 without predlog, same limits, the workload still
+        writing, must need more bytes: either it completes with more, or
+        it has sent more and is still going (then it is cancelled and
+        dst1 must still be intact).
+        """
+        src = self.boot_source(workload=DECISION_WORKLOAD)
+        dst1, on = self.migrate(src, 'dst1', predlog=True,
+                                parameters=DECISION_PARAMETERS)
+        self.retire(src)
+        mismatches, line = self.verify(dst1, 'dst1')
+        self.assertEqual(mismatches, 0, line)
+
+        stats = on['predlog']
+        self.assertGreater(stats['prelogged-pages'], 0, stats)
+        self.assertGreater(stats['deferred-total'], 0, stats)
+        self.assertGreater(stats['deferred-pages'], 0, stats)
+        self.assertGreater(stats['delta-pages'], 0, stats)
+        self.assertLessEqual(stats['deferred-pages'],
+                             stats['defer-budget-pages'], stats)
+        on_bytes = on['ram']['transferred']
+
+        dst2 = self.start_migration(dst1, 'dst2', predlog=False,
+                                    parameters=DECISION_PARAMETERS)
+
+        def done_or_more():
+            info = dst1.cmd('query-migrate')
+            self.assertNotIn(info.get('status'), ('failed', 'cancelled'),
+                             info)
+            if (info.get('status') == 'completed' or
+                    info.get('ram', {}).get('transferred', 0) > on_bytes):
+                return info
+            return None
+        off = wait_until(done_or_more, MIGRATE_TIMEOUT_S,
+                         'the migration without predlog to complete or to '
+                         'send more than the one with it')
+        off_bytes = off['ram']['transferred']
+        predlog_vm.diag('with predlog: %.1f MiB, completed; without: %.1f '
+                        'MiB, %s' % (on_bytes / 2**20, off_bytes / 2**20,
+                                     off['status']))
+        self.assertNotIn('predlog', off)
+        self.assertGreater(off_bytes, on_bytes)
+        if off['status'] != 'completed':
+            dst1.cmd('migrate_cancel')
+            wait_until(lambda: dst1.cmd('query-status')['status'] ==
+                       'running', 30, 'dst1 to run again after cancel')
+            self.retire(dst2)
+            dst2 = dst1
+        mismatches, line = self.verify(dst2, 'after the migration without '
+                                       'predlog')
         self.assertEqual(mismatches, 0, line)
 
     def test_stock(self):
