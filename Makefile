@@ -9,7 +9,8 @@
 #   make run      boot the demo guest with -device predlog (Ctrl-C ends it)
 #   make bench    benchmarks (not part of make check): the core's micro-
 #                 benchmarks, predictive vs fixed allocation and the
-#                 forecasters vs naive on bench/traces, the network tap
+#                 forecasters vs naive on bench/traces, the network tap,
+#                 boot time with and without -device predlog
 #                 (BENCH_QUICK=1: every one in its smoke mode)
 #   make bench-migration  live migration of paced guest workloads with
 #                 predlog beside stock pre-copy, XBZRLE, auto-converge and
@@ -96,6 +97,7 @@ bench: core
 	    $(REPO)/bench/traces/*.tsv.zst
 	$(CORE_OBJ)/bench/forecast/bench-forecast $(REPO)/bench/traces/*.tsv.zst
 	$(MAKE) -C $(REPO) bench-net BENCH_NET_ARGS=--quick
+	python3 $(REPO)/bench/boot/bench-boot.py $(BENCH_QUICK_FLAG)
 
 # guest network throughput: no filter vs filter-dump vs filter-predlog
 bench-net: qemu guest

@@ -22,10 +22,10 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import predlog_vm  # noqa: E402
 
-# Functional requirement: the demo guest reaches /init in under 10 s under
-# TCG.  Measured basis (q35 + qboot, 2-core host, TCG): ~2 s from QEMU start
-# to the "booted" line, so the limit leaves a 5x margin for a loaded host.
-BOOT_LIMIT_S = 10.0
+# How long the boot takes is not asserted here: a timing on a shared
+# host is a benchmark's figure, not a test's verdict.  The target (the
+# demo guest reaches /init in 10 s or less under TCG) is measured by
+# bench/boot/bench-boot.py; this test only prints the time it saw.
 
 FOUND_RE = (r'^predlog-guest: found (\S+) vendor=0x1af4 device=0x10f0\s*$')
 MAGIC_RE = (r'^predlog-guest: magic=(\S+) version=(\d+)\.(\d+) '
@@ -61,10 +61,12 @@ class BootTest(unittest.TestCase):
     def test_probe(self):
         console, boot_s = self.boot_probe('predlog,id=pl0')
         predlog_vm.diag('boot took %.2f s' % boot_s)
-        uptime = re.search(r'^predlog-guest: booted uptime=(\S+)', console,
-                           re.MULTILINE)
-        if uptime:
-            predlog_vm.diag('guest uptime at /init: %s' % uptime.group(1))
+        # /init prints the kernel's uptime on its "booted" line
+        uptime = re.search(r'^predlog-guest: booted uptime=(\d+\.\d+)s ',
+                           console, re.MULTILINE)
+        self.assertIsNotNone(uptime, 'no "booted uptime=" line on the '
+                             'console:\n' + console)
+        predlog_vm.diag('guest uptime at /init: %s s' % uptime.group(1))
 
         found = re.search(FOUND_RE, console, re.MULTILINE)
         self.assertIsNotNone(found, 'no "found" line on the console:\n' +
@@ -78,9 +80,6 @@ class BootTest(unittest.TestCase):
         self.assertEqual(magic.group(4), '0x1')
         self.assertEqual(magic.group(5), '2')
         self.assertRegex(console, r'predlog-guest: predlog-info exit=0\b')
-
-        self.assertLess(boot_s, BOOT_LIMIT_S,
-                        'boot to /init took %.1f s' % boot_s)
 
     def test_vectors_property(self):
         """The guest sees the configured number of MSI-X vectors."""
