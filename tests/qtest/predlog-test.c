@@ -67,6 +67,41 @@ static void reg_write(PredlogTest *t, uint64_t reg, uint32_t val)
     qpci_io_writel(t->dev, t->regs, reg, val);
 }
 
+/*
+ * How long a poll waits for the device before the test gives up.  Not a
+ * measure of how fast the device should be: the work polled for takes
+ * milliseconds, but QEMU shares a loaded 2-core machine with other test
+ * runs and can be descheduled for seconds.  The wait ends as soon as the
+ * condition holds, so only a broken device ever waits this long; then
+ * the caller's assertion on the condition fails and says why.
+ */
+#define POLL_TIMEOUT_S 30
+
+/*
+ * Poll @cond(@opaque) until it returns true or @timeout_s seconds have
+ * passed; return its last value.  The caller asserts on what it waited
+ * for, with the values, not on the timeout.  The first polls come 1 ms
+ * apart, for the usual case of a condition that holds almost at once;
+ * the interval then doubles up to 20 ms, so that a long wait does not
+ * flood QEMU with requests on a machine that is already busy.
+ */
+static bool poll_until(bool (*cond)(void *opaque), void *opaque,
+                       int timeout_s)
+{
+    gint64 deadline = g_get_monotonic_time() +
+                      timeout_s * G_TIME_SPAN_SECOND;
+    gulong interval_us = 1000;
+
+    while (!cond(opaque)) {
+        if (g_get_monotonic_time() > deadline) {
+            return cond(opaque);
+        }
+        g_usleep(interval_us);
+        interval_us = MIN(interval_us * 2, 20 * 1000);
+    }
+    return true;
+}
+
 /* ERROR must hold @code, STATUS must say so; then clear it for the next step */
 static void assert_error_and_clear(PredlogTest *t, uint32_t code)
 {
@@ -553,16 +588,26 @@ static uint32_t ring_put(PredlogTest *t, PredlogRing *r, uint16_t func,
     return index;
 }
 
+typedef struct RingWait {
+    PredlogTest *t;
+    PredlogRing *r;
+} RingWait;
+
+static bool ring_consumed(void *opaque)
+{
+    RingWait *w = opaque;
+
+    return reg_read(w->t, PREDLOG_REG_RING_HEAD) == w->r->producer;
+}
+
 /* Ring the doorbell and wait until the device has consumed everything */
 static void ring_kick(PredlogTest *t, PredlogRing *r)
 {
-    gint64 deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+    RingWait w = { t, r };
 
     reg_write(t, PREDLOG_REG_DOORBELL, r->producer);
-    while (reg_read(t, PREDLOG_REG_RING_HEAD) != r->producer) {
-        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-        g_usleep(1000);
-    }
+    poll_until(ring_consumed, &w, POLL_TIMEOUT_S);
+    g_assert_cmpuint(reg_read(t, PREDLOG_REG_RING_HEAD), ==, r->producer);
 }
 
 static uint32_t ring_status(PredlogTest *t, PredlogRing *r, uint32_t index)
@@ -676,6 +721,11 @@ static void test_ring(void)
     g_assert_cmpuint(ring_seq(&t, &r, idx), ==, 11);
 
     predlog_stop(&t);
+}
+
+static bool ring_halted(void *opaque)
+{
+    return reg_read(opaque, PREDLOG_REG_STATUS) & PREDLOG_STS_RING_HALTED;
 }
 
 /* Every bad value costs the guest its descriptor or ring, nothing more */
@@ -796,10 +846,7 @@ static void test_ring_hostile(void)
                        ~PCI_COMMAND_MASTER);
     ring_put(&t, &r, 0, 6, 0, 0, "lost", 4);
     reg_write(&t, PREDLOG_REG_DOORBELL, r.producer);
-    for (i = 0; i < 1000 && !(reg_read(&t, PREDLOG_REG_STATUS) &
-                              PREDLOG_STS_RING_HALTED); i++) {
-        g_usleep(1000);
-    }
+    poll_until(ring_halted, &t, POLL_TIMEOUT_S);
     g_assert_true(reg_read(&t, PREDLOG_REG_STATUS) & PREDLOG_STS_RING_HALTED);
     g_assert_false(reg_read(&t, PREDLOG_REG_STATUS) &
                    PREDLOG_STS_RING_RUNNING);
@@ -956,24 +1003,34 @@ static void test_query(void)
     predlog_stop(&t);
 }
 
+/* query-migrate's status on @from; the caller frees it */
+static char *migration_status(QTestState *from)
+{
+    QDict *rsp = qtest_qmp_assert_success_ref(from,
+                                              "{ 'execute': 'query-migrate' }");
+    char *status = g_strdup(qdict_get_try_str(rsp, "status"));
+
+    qobject_unref(rsp);
+    return status;
+}
+
+static bool migration_completed(void *opaque)
+{
+    g_autofree char *status = migration_status(opaque);
+
+    /* a failed migration never completes: say so now, not at the timeout */
+    g_assert_cmpstr(status, !=, "failed");
+    return !g_strcmp0(status, "completed");
+}
+
 static void wait_migration_completed(QTestState *from)
 {
-    gint64 deadline = g_get_monotonic_time() + 60 * G_TIME_SPAN_SECOND;
+    g_autofree char *status = NULL;
 
-    for (;;) {
-        QDict *rsp = qtest_qmp_assert_success_ref(from,
-                                                  "{ 'execute': 'query-migrate' }");
-        const char *status = qdict_get_try_str(rsp, "status");
-        bool done = status && !strcmp(status, "completed");
-
-        g_assert_cmpstr(status, !=, "failed");
-        qobject_unref(rsp);
-        if (done) {
-            return;
-        }
-        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-        g_usleep(20 * 1000);
-    }
+    /* twice the usual: all of the guest's RAM goes through the socket */
+    poll_until(migration_completed, from, 2 * POLL_TIMEOUT_S);
+    status = migration_status(from);
+    g_assert_cmpstr(status, ==, "completed");
 }
 
 /*
