@@ -18,7 +18,10 @@ back; the pcap must open in tshark and hold the pings.
 
 A second test kills QEMU while the guest is logging as fast as it can:
 whatever instant the kill hits, recovery must give a gap-free prefix of
-each function's records, at most one torn record, and a readable pcap.
+each function's records, at most one torn record, and a pcap that tshark
+reads to the end, with every packet counted before the kill, the pings
+the guest sent before the storm and a gap-free run of the ones it sends
+during it.
 """
 
 import json
@@ -177,8 +180,22 @@ class RecorderTest(unittest.TestCase):
         self.assertGreaterEqual(types.count('8'), 3)    # requests
         self.assertGreaterEqual(types.count('0'), 3)    # replies
 
+    def echo_seqs(self, pcap):
+        """{icmp.ident: (echo request seqs, echo reply seqs)} of @pcap."""
+        pings = {}
+        for icmp_type, ident, seq in self.tshark(
+                pcap, 'icmp.type', 'icmp.ident', 'icmp.seq',
+                filt='icmp.type == 8 || icmp.type == 0'):
+            requests, replies = pings.setdefault(int(ident), ([], []))
+            (requests if icmp_type == '8' else replies).append(int(seq))
+        return pings
+
     def test_kill_while_logging(self):
         self.start(policy='fixed')
+        # three pings that are over before the kill, so the pcap must
+        # hold them whatever it cuts off
+        self.assertEqual(self.console.run('ping -c 3 10.0.2.2')[0], 0)
+        net_before = self.functions()['net0']['records']
         # log as fast as the guest can, in the background, plus traffic
         self.assertEqual(self.console.run(
             '(predlog-log -n 1000000 storm >/dev/null 2>&1 &)')[0], 0)
@@ -190,11 +207,11 @@ class RecorderTest(unittest.TestCase):
         while True:
             funcs = self.functions()
             if (funcs['guest0']['records'] >= 300 and
-                    funcs['net0']['records'] >= 2):
+                    funcs['net0']['records'] >= net_before + 2):
                 break
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.2)
-        _, summary, records = self.kill_and_recover()
+        out, summary, records = self.kill_and_recover()
 
         for name in ('guest0', 'net0'):
             f = self.summary_function(summary, name)
@@ -207,6 +224,36 @@ class RecorderTest(unittest.TestCase):
         self.assertGreaterEqual(len(seqs), 300)
         messages = [r['message'] for r in records if r['kind'] == 'guest']
         self.assertEqual(messages[-1], 'storm #%d' % len(seqs))
+
+        # the network function as pcap, cut at the kill: tshark reads it
+        # to the end (it fails on a truncated or corrupt packet), it holds
+        # every packet recovery committed (and says it wrote) and at least
+        # every one the tap had counted at the last query before the
+        # kill, each one whole
+        pcap = os.path.join(out, 'net0.pcap')
+        frames = self.tshark(pcap, 'frame.len', 'frame.cap_len')
+        n0 = self.summary_function(summary, 'net0')
+        predlog_vm.diag('net0.pcap: %d frames, %d counted before the kill'
+                        % (len(frames), funcs['net0']['records']))
+        self.assertEqual(len(frames), n0['committed'])
+        self.assertEqual(len(frames), n0['packets'])
+        self.assertGreaterEqual(len(frames), funcs['net0']['records'])
+        for length, cap_len in frames:
+            self.assertEqual(cap_len, length)  # far below the snaplen
+        # the pings, as a gap-free prefix of what each ping sent: the
+        # first one's three requests and replies all there, the background
+        # one's requests numbered on from its first without a hole, every
+        # one answered but the last, whose reply the kill may have cut
+        pings = self.echo_seqs(pcap)
+        predlog_vm.diag('echo requests/replies per ping: %s'
+                        % {k: (len(v[0]), len(v[1]))
+                           for k, v in pings.items()})
+        self.assertIn(len(pings), (1, 2), pings)
+        first, *rest = pings.values()
+        self.assertEqual(first, ([0, 1, 2], [0, 1, 2]))
+        for requests, replies in rest:
+            self.assertEqual(requests, list(range(len(requests))))
+            self.assertIn(replies, (requests, requests[:-1]))
 
 
 if __name__ == '__main__':
