@@ -4,6 +4,8 @@
 
 Run:  tests/functional/test_migration_predlog.py     (prints TAP)
 Env:  PREDLOG_QEMU, PREDLOG_GUEST_DIR               (see predlog_vm.py)
+      PREDLOG_QEMU_STOCK  stock QEMU for test_predlog_into_stock (default
+                          build/qemu-stock/qemu-system-x86_64)
 
 The guest boots in workload mode running predlog-memstress: a paced writer
 (20000 pages/s, 90 % of them into a hot 10 % of its 64 MiB) whose every
@@ -31,6 +33,8 @@ and requires "verify ok" (every page exactly as expected).
                        with the capability the migration must defer hot
                        pages, pre-log them and send them as deltas; the
                        same migration without it then needs more bytes
+  test_predlog_into_stock  the same with the capability on, into a stock
+                       QEMU destination (make qemu-stock)
   test_stock           one hop with the capability off: stock pre-copy,
                        no "predlog" object in query-migrate; then a page
                        is corrupted on purpose to show that the check can
@@ -78,6 +82,10 @@ PREDLOG_PARAMETERS = {
     'predlog-defer-budget': 20,
     'predlog-hot-threshold': 50,
 }
+
+# stock QEMU 10.0 from the same Debian source (make qemu-stock)
+STOCK_QEMU = os.path.join(predlog_vm.REPO, 'build', 'qemu-stock',
+                          'qemu-system-x86_64')
 
 READY = re.compile(r'memstress: ready pages=(\d+) pid=(\d+)')
 BUFFER = re.compile(r'memstress: buffer addr=(0x[0-9a-f]+) bytes=(\d+)')
@@ -130,13 +138,13 @@ class PredlogMigrationTest(unittest.TestCase):
 
     # -- helpers -------------------------------------------------------
 
-    def launch(self, name, args=(), workload=WORKLOAD):
+    def launch(self, name, args=(), workload=WORKLOAD, qemu=None):
         # the destination's command line must match the source's; its
         # guest never runs the workload itself, it arrives with the RAM
         vm = predlog_vm.VM(mode='workload',
                            append='predlog.workload=' + ','.join(workload),
                            args=list(args), memory=MEMORY_MB,
-                           console='socket', name=name)
+                           console='socket', name=name, qemu=qemu)
         vm.launch()
         # connect at once: a socket chardev drops output nobody reads
         guest = Guest(vm, predlog_vm.Console(vm.console_socket))
@@ -177,10 +185,11 @@ class PredlogMigrationTest(unittest.TestCase):
         self.assertEqual(int(m.group(1)), self.pages)
         return 0, m.group(0)
 
-    def start_migration(self, src, name, predlog, args=(), parameters=None):
+    def start_migration(self, src, name, predlog, args=(), parameters=None,
+                        qemu=None):
         """Start migrating @src to a new guest @name; return it."""
         dst = self.launch(name, list(args) + ['-incoming', 'defer'],
-                          self.workload)
+                          self.workload, qemu)
         uri = 'unix:' + os.path.join(dst.vm.tmpdir, 'migrate.sock')
         dst.cmd('migrate-incoming', uri=uri)
 
@@ -205,11 +214,15 @@ class PredlogMigrationTest(unittest.TestCase):
         src.cmd('migrate', uri=uri)
         return dst
 
-    def migrate(self, src, name, predlog, args=(), parameters=None):
-        """Migrate @src to a new guest @name; return (dst, query-migrate)."""
+    def migrate(self, src, name, predlog, args=(), parameters=None,
+                qemu=None):
+        """Migrate @src to a new guest @name; return (dst, query-migrate).
+
+        @qemu: the destination's binary (default: ours)
+        """
         before = len(src.console.text())
         t0 = time.monotonic()
-        dst = self.start_migration(src, name, predlog, args, parameters)
+        dst = self.start_migration(src, name, predlog, args, parameters, qemu)
 
         def finished():
             info = src.cmd('query-migrate')
@@ -348,6 +361,28 @@ class PredlogMigrationTest(unittest.TestCase):
             dst2 = dst1
         mismatches, line = self.verify(dst2, 'after the migration without '
                                        'predlog')
+        self.assertEqual(mismatches, 0, line)
+
+    def test_predlog_into_stock(self):
+        """Only the source needs the capability: a stock destination.
+
+        The decisions test's migration, with the capability on, into
+        stock QEMU 10.0 built from the same source without our files and
+        patches (make qemu-stock): the pre-logged hot pages arrive as
+        XBZRLE deltas that stock QEMU applies without the xbzrle
+        capability, and the guest must find every page right.
+        """
+        stock = os.environ.get('PREDLOG_QEMU_STOCK', STOCK_QEMU)
+        self.assertTrue(os.access(stock, os.X_OK),
+                        'stock QEMU %s not built (make qemu-stock)' % stock)
+        src = self.boot_source(workload=DECISION_WORKLOAD)
+        dst, info = self.migrate(src, 'stock-dst', predlog=True,
+                                 parameters=DECISION_PARAMETERS, qemu=stock)
+        stats = info['predlog']
+        self.assertGreater(stats['delta-pages'], 0, stats)
+        caps = {c['capability'] for c in dst.cmd('query-migrate-capabilities')}
+        self.assertNotIn('predlog', caps, 'the destination is not stock')
+        mismatches, line = self.verify(dst, 'stock destination')
         self.assertEqual(mismatches, 0, line)
 
     def test_stock(self):
