@@ -32,9 +32,6 @@ JOBS ?= $(shell nproc)
 export CCACHE_BASEDIR := $(REPO)
 export CCACHE_NOHASHDIR := 1
 
-# The qtest binaries make check runs.
-QTESTS := tests/qtest/predlog-test tests/qtest/predlog-tap-test \
-          tests/qtest/migration-test
 
 .PHONY: all qemu qemu-stock core guest check run bench bench-net \
         bench-migration check-fresh clean distclean help
@@ -80,7 +77,8 @@ guest:
 	$(REPO)/tests/guest/build-image.sh $(GUEST)
 
 check: all qemu-stock
-	ninja -C $(QEMU_OBJ) -j$(JOBS) $(QTESTS)
+	ninja -C $(QEMU_OBJ) -j$(JOBS) \
+	    $$($(REPO)/tests/run-check --build $(BUILD) --print-qtest-targets)
 	$(REPO)/tests/run-check --build $(BUILD)
 
 run: all
