@@ -31,7 +31,9 @@ and requires "verify ok" (every page exactly as expected).
                        output and input must still check out
   test_predlog_decisions  a downtime budget smaller than the hot set:
                        with the capability the migration must defer hot
-                       pages, pre-log them and send them as deltas; the
+                       pages, pre-log them and send them as deltas, and
+                       query-migrate, HMP's info migrate and the
+                       predlog_ram_* trace events must agree on it; the
                        same migration without it then needs more bytes
   test_predlog_into_stock  the same with the capability on, into a stock
                        QEMU destination (make qemu-stock)
@@ -43,7 +45,9 @@ and requires "verify ok" (every page exactly as expected).
 
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 import unittest
 
@@ -317,9 +321,15 @@ class PredlogMigrationTest(unittest.TestCase):
         it has sent more and is still going (then it is cancelled and
         dst1 must still be intact).
         """
-        src = self.boot_source(workload=DECISION_WORKLOAD)
+        trace_dir = tempfile.mkdtemp(prefix='predlog-trace-')
+        self.addCleanup(shutil.rmtree, trace_dir, ignore_errors=True)
+        trace_log = os.path.join(trace_dir, 'src.log')
+        src = self.boot_source(['-trace', 'enable=predlog_ram_*',
+                                '-D', trace_log],
+                               workload=DECISION_WORKLOAD)
         dst1, on = self.migrate(src, 'dst1', predlog=True,
                                 parameters=DECISION_PARAMETERS)
+        self.check_reports(src, on['predlog'], trace_log)
         self.retire(src)
         mismatches, line = self.verify(dst1, 'dst1')
         self.assertEqual(mismatches, 0, line)
@@ -362,6 +372,39 @@ class PredlogMigrationTest(unittest.TestCase):
         mismatches, line = self.verify(dst2, 'after the migration without '
                                        'predlog')
         self.assertEqual(mismatches, 0, line)
+
+    def check_reports(self, src, stats, trace_log):
+        """query-migrate's predlog object, HMP's info migrate and the
+        trace events of a completed migration tell the same story."""
+        self.assertEqual(src.cmd('query-migrate')['predlog'], stats)
+        hmp = src.cmd('human-monitor-command',
+                      **{'command-line': 'info migrate'})
+        for line in (
+                'predlog hot pages: %d (budget %d)'
+                % (stats['hot-pages'], stats['defer-budget-pages']),
+                'predlog deferred pages: %d' % stats['deferred-pages'],
+                'predlog pre-logged pages: %d' % stats['prelogged-pages'],
+                'predlog delta pages: %d (%d bytes)'
+                % (stats['delta-pages'], stats['delta-bytes']),
+                'predlog sync periods: %d' % stats['sync-periods']):
+            self.assertIn(line, hmp)
+        with open(trace_log) as f:
+            trace = f.read()
+        setups = re.findall(r'predlog_ram_setup pages=\d+ history=(\d+) '
+                            r'defer-budget=(\d+)% hot-threshold=(\d+)%',
+                            trace)
+        self.assertEqual(setups, [('8', '50', '50')], trace[:2000])
+        syncs = re.findall(r'predlog_ram_sync period=(\d+) ', trace)
+        self.assertTrue(syncs, 'no predlog_ram_sync event')
+        self.assertEqual(int(syncs[-1]), stats['sync-periods'])
+        prelogs = re.findall(r'predlog_ram_prelog base of hot page', trace)
+        self.assertEqual(len(prelogs), stats['prelogged-pages'])
+        complete = re.findall(r'predlog_ram_complete final round: '
+                              r'deferred=(\d+) delta-pages=(\d+) '
+                              r'delta-bytes=(\d+)', trace)
+        self.assertEqual(complete, [(str(stats['deferred-pages']),
+                                     str(stats['delta-pages']),
+                                     str(stats['delta-bytes']))])
 
     def test_predlog_into_stock(self):
         """Only the source needs the capability: a stock destination.
