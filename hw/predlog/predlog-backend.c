@@ -28,8 +28,14 @@
 #include "predlog-regs.h"
 #include "trace.h"
 
-/* Re-arm the pressure notice once use is this many points below it. */
+/* Re-arm the pressure notice once use is this many points below it... */
 #define PREDLOG_PRESSURE_HYSTERESIS 10
+/*
+ * ...and this much guest time has passed since it fired: under the fixed
+ * policy every lap of a slot is a loss, and a notice per lap would be an
+ * interrupt storm for a busy function.
+ */
+#define PREDLOG_PRESSURE_QUIET_NS   NANOSECONDS_PER_SECOND
 
 /* A level change waiting for the BQL side of the refresh to report it. */
 typedef struct PredlogLevelChangeEvent {
@@ -39,6 +45,12 @@ typedef struct PredlogLevelChangeEvent {
     const char *reason;         /* static */
 } PredlogLevelChangeEvent;
 
+/*
+ * Records lost so far: dropped, evicted with their buffer, or overwritten.
+ * With a cold tier (the compressing policies) a fast tier that wraps has
+ * aged its records into the cold tier first, so only a lap that could
+ * not be aged is a loss; without one, every lap overwrites the oldest.
+ */
 static uint64_t predlog_losses(PredlogRecorder *rec)
 {
     PredlogRecorderStats st;
@@ -50,7 +62,9 @@ static uint64_t predlog_losses(PredlogRecorder *rec)
     losses = st.evictions;
     for (i = 0; i < n; i++) {
         if (predlog_recorder_get_function_stats(rec, i, &fs)) {
-            losses += fs.wraps + fs.dropped;
+            losses += fs.dropped;
+            losses += st.compression == PREDLOG_COMPRESSION_NONE ?
+                      fs.wraps : fs.lost_laps;
         }
     }
     return losses;
@@ -64,10 +78,12 @@ static uint64_t predlog_losses(PredlogRecorder *rec)
 static void predlog_check_pressure_locked(PredlogState *s)
 {
     unsigned used = predlog_recorder_used_percent(s->recorder);
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     uint64_t losses;
 
     if (!s->pressure_armed) {
-        if (used + PREDLOG_PRESSURE_HYSTERESIS <= s->pressure_threshold) {
+        if (used + PREDLOG_PRESSURE_HYSTERESIS <= s->pressure_threshold &&
+            now - s->pressure_fired_ns >= PREDLOG_PRESSURE_QUIET_NS) {
             s->pressure_armed = true;
             s->losses_seen = predlog_losses(s->recorder);
         }
@@ -77,6 +93,7 @@ static void predlog_check_pressure_locked(PredlogState *s)
     if (used >= s->pressure_threshold || losses != s->losses_seen) {
         s->losses_seen = losses;
         s->pressure_armed = false;
+        s->pressure_fired_ns = now;
         s->pressure_pending = true;
         qemu_bh_schedule(s->pressure_bh);
     }

@@ -87,7 +87,8 @@ struct PredlogState {
     PredlogAllocator *allocator;    /* sources, forecasts, levels */
     QEMUTimer *refresh_timer;       /* QEMU_CLOCK_VIRTUAL: while running */
     GArray *level_changes;          /* PredlogLevelChangeEvent, under lock */
-    uint64_t losses_seen;       /* wraps + evictions + drops at last check */
+    uint64_t losses_seen;       /* predlog_losses() when last armed */
+    int64_t pressure_fired_ns;  /* QEMU_CLOCK_VIRTUAL of the last notice */
     bool pressure_armed;
     bool pressure_pending;      /* set under lock, handled by pressure_bh */
     QEMUBH *pressure_bh;

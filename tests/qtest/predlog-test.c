@@ -1143,6 +1143,30 @@ static void ring_log_n(PredlogTest *t, PredlogRing *r, unsigned n)
 }
 
 /*
+ * PREDLOG_POOL_PRESSURE events received so far; two QMP round trips
+ * first, so that a notice the device has already decided on (its bottom
+ * half is scheduled before the ring is consumed) has been sent.
+ */
+static int pressure_events(QTestState *qts)
+{
+    QDict *ev;
+    int n = 0;
+
+    for (int i = 0; i < 2; i++) {
+        qobject_unref(query_predlog(qts));
+    }
+    while ((ev = qtest_qmp_event_ref(qts, "PREDLOG_POOL_PRESSURE"))) {
+        QDict *data = qdict_get_qdict(ev, "data");
+
+        g_assert_cmpstr(qdict_get_str(data, "id"), ==, "pl0");
+        g_assert_cmpint(qdict_get_int(data, "dropped"), ==, 0);
+        qobject_unref(ev);
+        n++;
+    }
+    return n;
+}
+
+/*
  * policy=predictive, driven by the virtual clock (the allocator's refresh
  * timer): a burst far beyond the forecast lowers the function's level
  * (events), nothing is dropped, and once the burst is over and the plan
@@ -1160,7 +1184,8 @@ static void test_predictive(void)
 
     predlog_start(&t, "-global predlog.pool-size=1M "
                   "-global predlog.horizon=10 -global predlog.refresh-ms=100 "
-                  "-global predlog.max-functions=8");
+                  "-global predlog.max-functions=8 "
+                  "-global predlog.snaplen=4096");
     qts = t.qs->qts;
     reg_write(&t, PREDLOG_REG_CONTROL, PREDLOG_CTRL_ENABLE);
     ring_setup(&t, &r, 64);
@@ -1197,6 +1222,16 @@ static void test_predictive(void)
                     qdict_get_int(f, "records-header") +
                     qdict_get_int(f, "records-summarised"), ==, 1080);
     g_assert_cmpint(qdict_get_int(f, "records-full"), <, 1080);
+    /*
+     * Its fast tier wrapped, but aged every lap into the cold tier first:
+     * nothing was lost, so no pool-pressure notice (the pool is far from
+     * full).
+     */
+    g_test_message("wraps %" PRId64 " lost-laps %" PRId64,
+                   qdict_get_int(f, "wraps"), qdict_get_int(f, "lost-laps"));
+    g_assert_cmpint(qdict_get_int(f, "wraps"), >, 0);
+    g_assert_cmpint(qdict_get_int(f, "lost-laps"), ==, 0);
+    g_assert_cmpint(pressure_events(qts), ==, 0);
     qobject_unref(f);
 
     /* quiet again: relief brings full detail back, one step at a time */
@@ -1242,6 +1277,92 @@ static void test_predictive(void)
     predlog_stop(&t);
 }
 
+/*
+ * The pool-pressure notice (docs/specs/predlog.rst): under the fixed
+ * policy every lap of a slot overwrites records, so it fires, once, on
+ * MSI-X vector 1 and as the QMP event; it stays quiet however many more
+ * laps follow until a second of guest time has passed, then re-arms and
+ * fires on the next lap; a masked vector keeps the message pending.  At
+ * or over the threshold it fires once and does not re-arm while use
+ * stays there.
+ */
+static void test_pool_pressure(void)
+{
+    const int64_t second = 1000 * 1000 * 1000;
+    PredlogTest t;
+    PredlogRing r;
+    QTestState *qts;
+    uint64_t msg;
+
+    /* 8 slots of 128 KiB: one lap is about 500 records of 200 bytes */
+    predlog_start(&t, "-global predlog.policy=fixed "
+                  "-global predlog.pool-size=1M "
+                  "-global predlog.max-functions=8 "
+                  "-global predlog.snaplen=4096");
+    qts = t.qs->qts;
+    qpci_msix_enable(t.dev);
+    msg = msix_route_to_ram(&t, PREDLOG_VEC_PRESSURE, 0x22220001);
+    reg_write(&t, PREDLOG_REG_CONTROL, PREDLOG_CTRL_ENABLE);
+    ring_setup(&t, &r, 64);
+
+    /* no loss, use 1 slot in 8, far below 90 percent: quiet */
+    ring_log_n(&t, &r, 200);
+    g_assert_cmpint(pressure_events(qts), ==, 0);
+    g_assert_cmphex(qtest_readl(qts, msg), ==, 0);
+
+    /* the first lap: one notice */
+    ring_log_n(&t, &r, 600);
+    g_assert_cmpint(pressure_events(qts), ==, 1);
+    g_assert_cmphex(qtest_readl(qts, msg), ==, 0x22220001);
+
+    /* more laps within the same second of guest time: none */
+    qtest_writel(qts, msg, 0);
+    ring_log_n(&t, &r, 2000);
+    qtest_clock_step(qts, second / 2);
+    ring_log_n(&t, &r, 2000);
+    g_assert_cmpint(pressure_events(qts), ==, 0);
+    g_assert_cmphex(qtest_readl(qts, msg), ==, 0);
+
+    /* a second after the notice, the next record re-arms, a lap fires */
+    qtest_clock_step(qts, second / 2);
+    ring_log_n(&t, &r, 1);
+    g_assert_cmpint(pressure_events(qts), ==, 0);
+    ring_log_n(&t, &r, 600);
+    g_assert_cmpint(pressure_events(qts), ==, 1);
+    g_assert_cmphex(qtest_readl(qts, msg), ==, 0x22220001);
+
+    /* masked: the event comes, the message waits for the unmask */
+    qtest_writel(qts, msg, 0);
+    msix_mask(&t, PREDLOG_VEC_PRESSURE, true);
+    qtest_clock_step(qts, second);
+    ring_log_n(&t, &r, 601);
+    g_assert_cmpint(pressure_events(qts), ==, 1);
+    g_assert_cmphex(qtest_readl(qts, msg), ==, 0);
+    g_assert_true(qpci_msix_pending(t.dev, PREDLOG_VEC_PRESSURE));
+    msix_mask(&t, PREDLOG_VEC_PRESSURE, false);
+    g_assert_cmphex(qtest_readl(qts, msg), ==, 0x22220001);
+    g_assert_false(qpci_msix_pending(t.dev, PREDLOG_VEC_PRESSURE));
+    predlog_stop(&t);
+
+    /* 1 slot in 8 is 12 percent: at a threshold of 10, once and for good */
+    predlog_start(&t, "-global predlog.policy=fixed "
+                  "-global predlog.pool-size=1M "
+                  "-global predlog.max-functions=8 "
+                  "-global predlog.snaplen=4096 "
+                  "-global predlog.pressure-threshold=10");
+    qts = t.qs->qts;
+    reg_write(&t, PREDLOG_REG_CONTROL, PREDLOG_CTRL_ENABLE);
+    ring_setup(&t, &r, 64);
+    ring_log_n(&t, &r, 1);
+    g_assert_cmpint(pressure_events(qts), ==, 1);
+    for (int i = 0; i < 3; i++) {
+        qtest_clock_step(qts, 2 * second);
+        ring_log_n(&t, &r, 600);
+    }
+    g_assert_cmpint(pressure_events(qts), ==, 0);
+    predlog_stop(&t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1264,6 +1385,7 @@ int main(int argc, char **argv)
     qtest_add_func("/predlog/query", test_query);
     qtest_add_func("/predlog/migration", test_migration);
     qtest_add_func("/predlog/predictive", test_predictive);
+    qtest_add_func("/predlog/pool-pressure", test_pool_pressure);
 
     return g_test_run();
 }
