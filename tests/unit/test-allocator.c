@@ -2,8 +2,9 @@
 /*
  * Unit tests of the dynamic buffer allocator (allocator.h): sources split
  * into functions by class, forecast-driven levels with the record path's
- * overflow step, relief, fast-tier sizing, the cold tier, adoption of a
- * migrated pool, and recovery of everything it wrote.
+ * overflow step, relief, fast-tier sizing (ahead of a periodic burst),
+ * the cold tier, adoption of a migrated pool, and recovery of everything
+ * it wrote.
  *
  * Copyright (c) 2026 The predlog authors
  */
@@ -13,6 +14,7 @@
 
 #include "allocator.h"
 #include "recorder.h"
+#include "record.h"
 #include "recovery.h"
 
 #define MIB         (1024 * 1024)
@@ -461,6 +463,120 @@ static void test_adopt(void)
     fx_free(dst);
 }
 
+/*
+ * A burst that comes back every PERIOD refresh intervals is predictable.
+ * Once the forecaster has seen a few, the fast tier is grown in the quiet
+ * intervals before the next burst (a pre-allocation), so the burst fits
+ * the buffer it finds; the fast tier shrinks again in between.  The same
+ * load under NAIVE, which knows only the last interval, meets every
+ * burst with the small quiet-time buffer and grows it only after the
+ * burst has wrapped it.  The period is longer than SHRINK_VOTES plus the
+ * fast-tier window, so that the buffer is small again before each burst
+ * unless something grows it ahead.
+ */
+#define PERIOD          40
+#define BURST           4
+#define QUIET_RECORDS   5
+#define BURST_RECORDS   100
+
+typedef struct PeriodicRun {
+    uint64_t hot[PERIOD];       /* fast tier as interval t of the last starts */
+    uint64_t preallocations;    /* in the last period */
+    uint64_t burst_wraps;       /* fast-tier laps during its burst */
+    uint64_t burst_full;        /* burst records logged at FULL */
+    unsigned period;            /* season the forecaster found */
+} PeriodicRun;
+
+static void run_periodic(PredlogForecastModel model, unsigned periods,
+                         PeriodicRun *out)
+{
+    Fixture *fx = fx_new(16 * MIB, true, PREDLOG_COMPRESSION_ZSTD, 60);
+    int g = fx_source(fx, PREDLOG_FUNCTION_GUEST, "guest0");
+    PredlogAllocatorFunctionInfo ai;
+    PredlogFunctionStats fs, at_burst = { 0 };
+    PredlogAllocatorStats st;
+    GError *err = NULL;
+    uint64_t prealloc_before = 0;
+    int fid;
+
+    memset(out, 0, sizeof(*out));
+    fid = fx_guest(fx, g, 6, "app: periodic", 300);
+    g_assert_true(predlog_allocator_set_model(fx->a, NULL, model, &err));
+    g_assert_no_error(err);
+    for (unsigned p = 0; p < periods; p++) {
+        bool last = p == periods - 1;
+
+        predlog_allocator_get_stats(fx->a, &st);
+        prealloc_before = st.preallocations;
+        for (unsigned t = 0; t < PERIOD; t++) {
+            bool burst = t >= PERIOD - BURST;
+
+            predlog_recorder_get_function_stats(fx->rec, fid, &fs);
+            out->hot[t] = fs.hot_size;
+            if (t == PERIOD - BURST) {
+                at_burst = fs;
+            }
+            for (unsigned k = 0; k < (burst ? BURST_RECORDS : QUIET_RECORDS);
+                 k++) {
+                g_assert_cmpint(fx_guest(fx, g, 6, "app: periodic", 300),
+                                ==, fid);
+            }
+            if (last && t == PERIOD - 1) {
+                predlog_recorder_get_function_stats(fx->rec, fid, &fs);
+                out->burst_wraps = fs.wraps - at_burst.wraps;
+                out->burst_full = fs.by_level[PREDLOG_RECORD_LEVEL_FULL] -
+                                  at_burst.by_level[PREDLOG_RECORD_LEVEL_FULL];
+            }
+            fx_refresh(fx);
+        }
+    }
+    predlog_allocator_get_stats(fx->a, &st);
+    out->preallocations = st.preallocations - prealloc_before;
+    g_assert_true(predlog_allocator_function_info(fx->a, fid, &ai));
+    out->period = ai.period;
+    predlog_recorder_get_function_stats(fx->rec, fid, &fs);
+    g_assert_cmpuint(fs.dropped, ==, 0);
+    g_assert_cmpuint(fs.lost_laps, ==, 0);
+    g_test_message("%s: fast tier mid-quiet %" G_GUINT64_FORMAT
+                   ", at the burst %" G_GUINT64_FORMAT ", preallocations %"
+                   G_GUINT64_FORMAT ", laps in the burst %" G_GUINT64_FORMAT
+                   ", period %u", model == PREDLOG_FORECAST_NAIVE ?
+                   "naive" : "auto", out->hot[PERIOD / 2],
+                   out->hot[PERIOD - BURST], out->preallocations,
+                   out->burst_wraps, out->period);
+    fx_free(fx);
+}
+
+static void test_periodic_burst(void)
+{
+    /* what one burst interval stores at FULL */
+    uint64_t burst_bytes =
+        BURST_RECORDS * predlog_record_size(8 + strlen("app: periodic") + 300);
+    PeriodicRun ahead, naive;
+    unsigned grown_at = PERIOD;
+
+    run_periodic(PREDLOG_FORECAST_AUTO, 12, &ahead);
+    g_assert_cmpuint(ahead.period, ==, PERIOD);
+    /* small in the quiet middle, grown before the burst, by prediction */
+    g_assert_cmpuint(ahead.hot[PERIOD / 2], <, burst_bytes);
+    g_assert_cmpuint(ahead.hot[PERIOD - BURST], >=, BURST * burst_bytes);
+    for (unsigned t = PERIOD / 2; t < PERIOD && grown_at == PERIOD; t++) {
+        if (ahead.hot[t] >= BURST * burst_bytes) {
+            grown_at = t;
+        }
+    }
+    g_assert_cmpuint(grown_at, <, PERIOD - BURST);
+    g_assert_cmpuint(ahead.preallocations, >=, 1);
+    /* so the burst fits the buffer it finds, at full detail */
+    g_assert_cmpuint(ahead.burst_wraps, ==, 0);
+    g_assert_cmpuint(ahead.burst_full, ==, BURST * BURST_RECORDS);
+
+    run_periodic(PREDLOG_FORECAST_NAIVE, 12, &naive);
+    g_assert_cmpuint(naive.hot[PERIOD - BURST], ==, naive.hot[PERIOD / 2]);
+    g_assert_cmpuint(naive.hot[PERIOD - BURST], <, burst_bytes);
+    g_assert_cmpuint(naive.burst_wraps, >, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -470,5 +586,6 @@ int main(int argc, char **argv)
     g_test_add_func("/allocator/floor", test_floor);
     g_test_add_func("/allocator/tiers", test_tiers);
     g_test_add_func("/allocator/adopt", test_adopt);
+    g_test_add_func("/allocator/periodic-burst", test_periodic_burst);
     return g_test_run();
 }
