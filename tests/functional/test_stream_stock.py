@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Off means stock: our migration stream is byte for byte stock QEMU's.
+"""Off means stock: our migration stream is stock QEMU's.
 
 Run:  tests/functional/test_stream_stock.py     (prints TAP)
 Env:  PREDLOG_QEMU        our QEMU (see predlog_vm.py)
@@ -9,31 +9,51 @@ Env:  PREDLOG_QEMU        our QEMU (see predlog_vm.py)
                           (default <repo>/build/qemu-stock/qemu-system-x86_64,
                           'make qemu-stock' builds it)
 
-Our binary and stock QEMU start with the identical command line: a q35
-VM stopped before its first instruction (-S), with no devices beyond the
-machine's own and no -device predlog.  Each migrates to a file, and the
-files must be equal:
+Stopped VMs, byte for byte.  Our binary and stock QEMU start with the
+identical command line: a q35 VM stopped before its first instruction
+(-S), with no devices beyond the machine's own and no -device predlog.
+Each migrates to a file, and the files must be equal:
 
 - with default capabilities;
 - with XBZRLE on (stock QEMU has it; our hooks must leave it alone).
+
+Running VMs, by what is deterministic.  A stopped VM never takes the
+iterative path that ram.c's predlog hooks sit on, so the same two
+binaries also migrate a *running* VM whose writes are scripted: the
+qtest accelerator runs no guest code, and the test writes guest RAM
+through the qtest protocol at chosen points of the migration (after the
+bulk pass has passed a region, and after each dirty sync), so that the
+pages of every round are known in advance: the bulk pass, then 256
+pages A, then B, then C, each set rewritten once after it was sent.
+The streams cannot be byte-equal (how many pages each ram_save_iterate()
+call sends follows the rate limiter's clock, and the "timer" section
+holds host clock readings), so migration_stream.py reads out what is
+deterministic, and that must be equal: the header, the RAM pages in the
+order they were sent with their kind and contents, the commands, every
+device section (the timer's two host clock fields masked) and the VM
+description.  Stock's own stream is checked first against the schedule
+and against a second stock run, so that a timing slip of the harness is
+reported as such and never blamed on our binary.  This is done with
+default capabilities and with XBZRLE, whose encoder our patch touches.
 
 With -device predlog the streams differ by design (the device has state
 of its own), so that case is not compared here.
 
 Our 'predlog' migration capability must be listed and off by default, and
 turning it on must still produce a stream that stock QEMU's destination
-loads: the stream of a stopped VM carries no dirty-page history, so there
-is nothing stock QEMU could not read.
+loads: the stopped VM's stream, and the running VM's, after which the
+destination's RAM must hold what the script wrote.
 
 Two runs of stock QEMU must give equal files too, or the comparison would
 prove nothing; the VM's RTC therefore starts at a fixed date and follows
-the (stopped) VM clock, since by default it would carry the host's time
-into the stream.
+the VM clock, since by default it would carry the host's time into the
+stream.
 """
 
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -42,6 +62,7 @@ import unittest
 # no __pycache__ in the source tree
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import migration_stream  # noqa: E402
 import predlog_vm  # noqa: E402
 
 DEFAULT_STOCK = os.path.join(predlog_vm.REPO, 'build', 'qemu-stock',
@@ -118,6 +139,218 @@ def save_stream(qemu, path, caps=()):
         vm.shutdown()
     return path
 
+
+
+# -- a running VM with scripted writes -------------------------------------
+
+MIB = 1 << 20
+PAGE = 4096
+# guest-physical addresses in pc.ram (-m 64) and the byte each set holds
+SCRIPT_PRELOAD = (32 * MIB, 0x5a)   # written before the migration starts
+# Each set: its name, the MiB of pages it dirties, and the memsets
+# (address, length, byte) that dirty them.  The third rewrites 64 bytes
+# of each page of A, which was sent (and, with XBZRLE, cached) after the
+# bulk pass: XBZRLE sends those pages as deltas.
+SCRIPT_SETS = (
+    ('A', 1 * MIB, ((1 * MIB, MIB, 0xa1),)),
+    ('B', 2 * MIB, ((2 * MIB, MIB, 0xb2),)),
+    ('A again', 1 * MIB, tuple((1 * MIB + page, 64, 0xc3)
+                               for page in range(0, MIB, 4096))),
+)
+SET_SIZE = MIB                      # each set dirties one MiB of pages
+# 1 MiB/s: the preloaded MiB keeps the bulk pass busy for about a second,
+# and sending each set takes about a second, which is when the script
+# writes the next one.  A 1 ms downtime limit gives a switchover
+# threshold below one page, so a dirty sync comes only once every dirty
+# page was sent, and migration ends at the first sync that finds none.
+SCRIPT_BANDWIDTH = MIB
+SCRIPT_DOWNTIME_MS = 1
+# host clock readings that vm_stop() takes (cpu_disable_ticks())
+HOST_CLOCK_FIELDS = {'timer': ('cpu_ticks_offset', 'cpu_clock_offset')}
+
+
+class RunningVM(predlog_vm.VM):
+    """A running q35 VM under the qtest accelerator: no guest code runs,
+    guest RAM changes only when the test writes it over the qtest socket,
+    and the VM clock moves only if the test steps it (it never does)."""
+
+    def __init__(self, qemu, args=(), name='running'):
+        super().__init__(qemu=qemu, args=args, name=name)
+        self.qtest_file = None
+
+    @property
+    def qtest_socket(self):
+        return self._path('qtest.sock')
+
+    def command_line(self):
+        return ([self.qemu,
+                 '-accel', 'qtest',
+                 '-qtest', 'unix:%s,server=on,wait=off' % self.qtest_socket,
+                 '-M', 'q35', '-m', '64', '-nodefaults',
+                 '-bios', 'qboot.rom', '-display', 'none',
+                 '-rtc', 'base=2025-01-01T00:00:00,clock=vm',
+                 '-qmp', 'unix:%s,server=on,wait=off' % self.qmp_socket]
+                + self.extra_args)
+
+    def launch(self, **kwargs):
+        super().launch(**kwargs)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(60)
+        sock.connect(self.qtest_socket)
+        self.qtest_file = sock.makefile('rwb', buffering=0)
+        return self
+
+    def qtest(self, line):
+        """One qtest protocol command; its answer after 'OK'."""
+        self.qtest_file.write(line.encode() + b'\n')
+        answer = self.qtest_file.readline().decode().strip()
+        if not answer.startswith('OK'):
+            raise AssertionError('qtest %r: %r' % (line, answer))
+        return answer[2:].strip()
+
+    def memset(self, addr, size, value):
+        self.qtest('memset 0x%x 0x%x 0x%x' % (addr, size, value))
+
+    def read(self, addr, size):
+        return bytes.fromhex(self.qtest('read 0x%x 0x%x'
+                                        % (addr, size))[2:])
+
+    def cleanup(self):
+        if self.qtest_file:
+            self.qtest_file.close()
+            self.qtest_file = None
+        super().cleanup()
+
+
+def ram_stats(vm):
+    info = vm.cmd('query-migrate')
+    return info.get('status'), info.get('ram', {})
+
+
+def wait_ram(vm, predicate, what):
+    """Poll query-migrate's ram statistics until @predicate holds."""
+    deadline = time.monotonic() + MIGRATE_TIMEOUT_S
+    while True:
+        status, ram = ram_stats(vm)
+        if predicate(ram):
+            return ram
+        if status not in ('setup', 'active'):
+            raise AssertionError('%s: migration %s before %s'
+                                 % (vm.qemu, status, what))
+        if time.monotonic() > deadline:
+            raise AssertionError('%s: no %s within %d s'
+                                 % (vm.qemu, what, MIGRATE_TIMEOUT_S))
+        time.sleep(0.005)
+
+
+def save_running_stream(qemu, path, caps=()):
+    """Migrate a RunningVM of @qemu to file @path, writing guest RAM by
+    the script.  Return the dirty-sync-count each set was written after
+    (the schedule check reads them) and the count at the end."""
+    vm = RunningVM(qemu).launch()
+    try:
+        addr, value = SCRIPT_PRELOAD
+        vm.memset(addr, MIB, value)
+        set_capabilities(vm, caps)
+        vm.cmd('migrate-set-parameters', **{
+            'max-bandwidth': SCRIPT_BANDWIDTH,
+            'downtime-limit': SCRIPT_DOWNTIME_MS})
+        vm.cmd('migrate', uri='file:' + path)
+        written = []
+        # pages are sent in address order: once the bulk pass has sent
+        # more pages than lie below the end of A, A's were sent
+        a_end = (SCRIPT_SETS[0][1] + SET_SIZE) // PAGE
+        for i, (name, addr, memsets) in enumerate(SCRIPT_SETS):
+            if i == 0:
+                wait_ram(vm, lambda r: r.get('duplicate', 0) +
+                         r.get('normal', 0) > a_end, 'bulk pass past A')
+            else:
+                # the sync that found the previous set: it is being sent
+                wait_ram(vm, lambda r, n=written[-1] + 1:
+                         r.get('dirty-sync-count', 0) >= n,
+                         'dirty sync after %s' % SCRIPT_SETS[i - 1][0])
+            for where, length, value in memsets:
+                vm.memset(where, length, value)
+            written.append(ram_stats(vm)[1].get('dirty-sync-count', 0))
+        info = wait_migration(vm, 'migrate %s to %s' % (qemu, path))
+        return written, info['ram']['dirty-sync-count']
+    finally:
+        vm.shutdown()
+
+
+def script_pages(stream):
+    """(block, offset) of every page in the order the script makes the
+    migration send them: each block whole (the bulk pass), then each set."""
+    pages = [(name, off) for name, length in stream.ram_blocks
+             for off in range(0, length, PAGE)]
+    for _, addr, _ in SCRIPT_SETS:
+        pages += [('pc.ram', addr + off) for off in range(0, SET_SIZE, PAGE)]
+    return pages
+
+
+def script_memory():
+    """[(address, bytes)]: what the script leaves in guest RAM, for each
+    MiB it wrote, and for one it never wrote (zero)."""
+    regions = {SCRIPT_PRELOAD[0]: bytearray([SCRIPT_PRELOAD[1]]) * MIB,
+               8 * MIB: bytearray(MIB)}
+    for _, addr, memsets in SCRIPT_SETS:
+        regions.setdefault(addr, bytearray(MIB))
+        for where, length, value in memsets:
+            off = where - addr
+            regions[addr][off:off + length] = bytes([value]) * length
+    return sorted((addr, bytes(data)) for addr, data in regions.items())
+
+
+def masked_devices(stream):
+    """Device sections by (name, instance), host clock fields zeroed."""
+    fields = {}
+    for dev in (stream.vmdesc or {}).get('devices', []):
+        fields[(dev['name'], dev['instance_id'])] = dev.get('fields', [])
+    out = {}
+    for name, instance, version, body in stream.devices:
+        masked = bytearray(body)
+        off = 0
+        for field in fields.get((name, instance), []):
+            if field['name'] in HOST_CLOCK_FIELDS.get(name, ()):
+                masked[off:off + field['size']] = bytes(field['size'])
+            off += field['size']
+        out[(name, instance, version)] = bytes(masked)
+    return out
+
+
+def compare_running(a, label_a, b, label_b):
+    """None if streams @a and @b agree on what is deterministic, else a
+    message that says where they part."""
+    if a.header != b.header:
+        return '%s and %s differ in the header/configuration' % (label_a,
+                                                                label_b)
+    if a.ram_blocks != b.ram_blocks:
+        return 'RAM blocks differ: %s %s, %s %s' % (label_a, a.ram_blocks,
+                                                    label_b, b.ram_blocks)
+    for i, (pa, pb) in enumerate(zip(a.pages, b.pages)):
+        if pa != pb:
+            return ('page %d of the stream differs: %s sent %s at 0x%x '
+                    '(%s, sha256 %s...), %s sent %s at 0x%x (%s, %s...)'
+                    % (i, label_a, pa[0], pa[1], pa[2], pa[3][:12],
+                       label_b, pb[0], pb[1], pb[2], pb[3][:12]))
+    if len(a.pages) != len(b.pages):
+        return '%s sent %d pages, %s %d' % (label_a, len(a.pages), label_b,
+                                            len(b.pages))
+    if a.commands != b.commands:
+        return 'commands differ: %s %s, %s %s' % (label_a, a.commands,
+                                                  label_b, b.commands)
+    da, db = masked_devices(a), masked_devices(b)
+    if list(da) != list(db):
+        return 'device sections differ: %s %s, %s %s' % (
+            label_a, list(da), label_b, list(db))
+    for key in da:
+        if da[key] != db[key]:
+            off = first_difference(da[key], db[key])
+            return ('device section %s (instance %d, version %d) differs at '
+                    'byte %d of %d' % (key + (off, len(da[key]))))
+    if a.vmdesc != b.vmdesc:
+        return 'the VM descriptions (vmdesc JSON) differ'
+    return None
 
 # -- explaining a difference ----------------------------------------------
 
@@ -247,6 +480,75 @@ class StreamStock(unittest.TestCase):
                         % ('+'.join(caps) or 'default capabilities',
                            os.path.getsize(self.stream('ours', caps))))
 
+    def running_stream(self, which, caps=(), run=0):
+        """(Stream, dirty-sync-counts the sets were written after, final
+        dirty-sync-count) of a RunningVM of 'ours' or 'stock' (cached)."""
+        key = ('running', which, tuple(caps), run)
+        if key not in self.streams:
+            name = 'running-%s-%s-%d.mig' % (which, '+'.join(caps) or
+                                             'default', run)
+            qemu = self.ours if which == 'ours' else self.stock
+            path = os.path.join(self.tmpdir, name)
+            written, syncs = save_running_stream(qemu, path, caps)
+            self.streams[key] = (migration_stream.read_stream(path), written,
+                                 syncs, path)
+        return self.streams[key]
+
+    def schedule_problem(self, run):
+        """None if the migration went as the script planned, else why."""
+        stream, written, syncs, path = run
+        want = list(range(1, len(SCRIPT_SETS) + 1))
+        if written != want:
+            return ('the sets were written after dirty syncs %s, not %s: '
+                    'the script missed its window (a slow or loaded '
+                    'machine?); %d syncs in all' % (written, want, syncs))
+        got = [(block, off) for block, off, _, _ in stream.pages]
+        plan = script_pages(stream)
+        if got != plan:
+            at = next((i for i, (x, y) in enumerate(zip(got, plan))
+                       if x != y), min(len(got), len(plan)))
+            return ('%s sent %d pages where the script plans %d; first '
+                    'difference at page %d: %s, planned %s'
+                    % (path, len(got), len(plan), at,
+                       got[at] if at < len(got) else 'nothing',
+                       plan[at] if at < len(plan) else 'nothing'))
+        return None
+
+    def assertSameRunning(self, caps=()):
+        what = '+'.join(caps) or 'default capabilities'
+        stock = self.running_stream('stock', caps, 0)
+        problem = self.schedule_problem(stock)
+        if problem:
+            type(self).keep_tmp = True
+            self.fail('stock QEMU did not migrate as scripted, so the '
+                      'comparison would prove nothing: ' + problem)
+        again = self.running_stream('stock', caps, 1)
+        control = (self.schedule_problem(again) or
+                   compare_running(stock[0], 'stock', again[0],
+                                   'stock again'))
+        if control:
+            type(self).keep_tmp = True
+            self.fail('stock QEMU does not reproduce its own running '
+                      'migration, so the comparison proves nothing: '
+                      + control)
+        ours = self.running_stream('ours', caps)
+        diff = (compare_running(stock[0], 'stock', ours[0], 'ours') or
+                self.schedule_problem(ours))
+        if diff:
+            type(self).keep_tmp = True
+            self.fail('%s, running VM: %s' % (what, diff))
+        kinds = {}
+        for _, _, kind, _ in ours[0].pages:
+            kinds[kind] = kinds.get(kind, 0) + 1
+        predlog_vm.diag('%s, running VM: %d pages in %d iterations (%s), '
+                        '%d dirty syncs, %d device sections: the same as '
+                        'stock' % (what, len(ours[0].pages),
+                                   ours[0].iterations,
+                                   ', '.join('%d %s' % (n, k) for k, n in
+                                             sorted(kinds.items())),
+                                   ours[2], len(ours[0].devices)))
+        return ours
+
     def require_capability(self):
         if CAPABILITY not in self.capabilities:
             self.fail('%s has no %r migration capability; '
@@ -261,6 +563,19 @@ class StreamStock(unittest.TestCase):
     def test_xbzrle(self):
         """XBZRLE on: still the same bytes as stock QEMU."""
         self.assertSameStream(['xbzrle'])
+
+    def test_running_default(self):
+        """Running VM, default capabilities: stock's pages and devices."""
+        self.assertSameRunning()
+
+    def test_running_xbzrle(self):
+        """Running VM, XBZRLE: stock's deltas, in stock's order."""
+        ours = self.assertSameRunning(['xbzrle'])
+        # 'A again' rewrote pages XBZRLE had cached: its encoder ran
+        deltas = sum(kind == 'xbzrle' for _, _, kind, _ in ours[0].pages)
+        self.assertEqual(deltas, MIB // PAGE,
+                         'XBZRLE sent %d deltas, not one per page of A'
+                         % deltas)
 
     def test_predlog_listed_off_by_default(self):
         """Our capability exists and is off unless asked for."""
@@ -294,6 +609,29 @@ class StreamStock(unittest.TestCase):
                                 'stock destination reported an error')
         finally:
             dest.shutdown()
+
+    def test_predlog_running_into_stock(self):
+        """With predlog on, a running VM's stream loads into stock QEMU,
+        and the destination's RAM holds what the script wrote."""
+        self.require_capability()
+        _, written, syncs, path = self.running_stream('ours', [CAPABILITY])
+        dest = RunningVM(self.stock, args=['-incoming', 'defer'],
+                         name='stock-dest').launch()
+        try:
+            dest.cmd('migrate-incoming', uri='file:' + path)
+            info = wait_migration(dest, 'stock destination loading %s'
+                                  % path)
+            self.assertNotIn('error-desc', info)
+            for addr, want in script_memory():
+                self.assertEqual(dest.read(addr, len(want)), want,
+                                 'guest RAM at 0x%x after loading %s'
+                                 % (addr, path))
+            self.assertTrue(dest.is_running(), 'stock destination exited')
+        finally:
+            dest.shutdown()
+        predlog_vm.diag('predlog on, running VM (sets written after syncs '
+                        '%s, %d syncs): stock loaded it, RAM verified'
+                        % (written, syncs))
 
 
 if __name__ == '__main__':
