@@ -133,9 +133,16 @@ static void plan_score_hot(PredlogPlan *p)
 
 static void plan_choose_hot(PredlogPlan *p, const PredlogPlanLimits *lim)
 {
+    /*
+     * A deferred page is one predicted to be dirtied again, so it will
+     * cost at least a delta record's header in the final round, however
+     * cheap the samples were: a page sampled unchanged since its base
+     * costs 0 today, and a cost of 0 would leave no budget at all.
+     */
+    double cost = MAX(predlog_delta_cost_expected(&p->cost),
+                      (double)p->delta_header);
     uint64_t budget = predlog_policy_max_deferred(
-        lim->threshold_bytes, lim->budget_pct,
-        predlog_delta_cost_expected(&p->cost));
+        lim->threshold_bytes, lim->budget_pct, cost);
 
     /* A hot page is deferred only once its base is cached. */
     p->budget_pages = MIN(budget, lim->cache_pages);

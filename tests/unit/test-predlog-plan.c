@@ -644,6 +644,21 @@ static void test_edges(void)
     g_assert_cmpuint(predlog_plan_final_bytes(p, 10), ==, 10 * (89 + HDR));
     g_assert_cmpuint(predlog_plan_final_bytes(p, 12), ==,
                      10 * (89 + HDR) + 2 * PAGE);
+
+    /*
+     * Deltas sampled unchanged since their base cost nothing now, but a
+     * hot page will change: the budget prices each at a delta header
+     * (1000 bytes at 100% / 11 = 90 pages), not at 0 (no budget at all).
+     */
+    for (unsigned i = 0; i < 50; i++) {
+        predlog_plan_note_delta_estimate(p, 0);
+    }
+    lim.threshold_bytes = 1000;
+    predlog_plan_observe(p, 0, map, 128);
+    predlog_plan_end_period(p, 1.0, &lim, true);
+    predlog_plan_stats(p, &ps);
+    g_assert_cmpuint(ps.budget_pages, ==, 1000 / HDR);
+    g_assert_cmpuint(ps.hot_pages, ==, 1000 / HDR);
     predlog_plan_free(p);
 }
 
