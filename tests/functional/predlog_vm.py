@@ -545,6 +545,61 @@ class VM:
         self.shutdown()
 
 
+class QtestVM(VM):
+    """A running q35 VM under the qtest accelerator, without a guest: no
+    guest code runs, guest RAM changes only when the test writes it over
+    the qtest socket (memset(), write()), and the VM clock moves only if
+    the test steps it.  For migration tests that need a running VM whose
+    writes are scripted to the page."""
+
+    def __init__(self, qemu=None, memory=64, args=(), name='qtest'):
+        super().__init__(qemu=qemu, memory=memory, args=args, name=name)
+        self.qtest_file = None
+
+    @property
+    def qtest_socket(self):
+        return self._path('qtest.sock')
+
+    def command_line(self):
+        return ([self.qemu,
+                 '-accel', 'qtest',
+                 '-qtest', 'unix:%s,server=on,wait=off' % self.qtest_socket,
+                 '-M', 'q35', '-m', str(self.memory), '-nodefaults',
+                 '-bios', 'qboot.rom', '-display', 'none',
+                 '-qmp', 'unix:%s,server=on,wait=off' % self.qmp_socket]
+                + self.extra_args)
+
+    def launch(self, **kwargs):
+        super().launch(**kwargs)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(60)
+        sock.connect(self.qtest_socket)
+        self.qtest_file = sock.makefile('rwb', buffering=0)
+        sock.close()        # the file object keeps the connection
+        return self
+
+    def qtest(self, line):
+        """One qtest protocol command; what QEMU answered after 'OK'."""
+        self.qtest_file.write(line.encode() + b'\n')
+        answer = self.qtest_file.readline().decode().strip()
+        if not answer.startswith('OK'):
+            raise AssertionError('qtest %r: %r' % (line, answer))
+        return answer[2:].strip()
+
+    def memset(self, addr, size, value):
+        self.qtest('memset 0x%x 0x%x 0x%x' % (addr, size, value))
+
+    def read(self, addr, size):
+        return bytes.fromhex(self.qtest('read 0x%x 0x%x'
+                                        % (addr, size))[2:])
+
+    def cleanup(self):
+        if self.qtest_file:
+            self.qtest_file.close()
+            self.qtest_file = None
+        super().cleanup()
+
+
 # -- TAP -----------------------------------------------------------------
 
 class _TAPResult(unittest.TestResult):

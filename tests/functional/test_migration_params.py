@@ -27,12 +27,37 @@ force from the start, a bad one stops QEMU with a message naming it.  HMP
 No guest is needed: one q35 VM stopped before its first instruction (-S)
 answers the monitor commands, and each -global case starts a QEMU of its
 own.
+
+What the parameters do (class ParameterEffects): the same scripted
+workload is migrated with the capability on, once with the defaults and
+once with each parameter changed.  The VM runs under the qtest
+accelerator (no guest code; predlog_vm.QtestVM), and after every dirty
+sync the script writes guest RAM over the qtest socket: 64 bytes of each
+of 32 hot pages (every period), 64 bytes of each of 64 warm pages with
+probability 0.7 (a fixed seed, so the same pages in every run), and a
+fresh MiB of cold pages below the hot ones.  That is one sync period's
+writes; after ten, the script stops and the migration completes.  Then,
+from query-migrate's predlog statistics:
+
+- defaults: hot pages are pre-logged and deferred (deferred-total > 0),
+  and recall (the share of dirtied pages that were predicted hot) is
+  well above 0;
+- predlog-defer-budget=0: no budget (defer-budget-pages 0), nothing
+  pre-logged or deferred;
+- predlog-hot-threshold=90: the warm pages (dirtied again with
+  probability 0.7) are no longer hot: lower recall, fewer pages passed
+  over than with the default of 50;
+- predlog-history=1: one bit of history cannot tell a hot page from a
+  cold page written once (both read "dirtied last period", and the cold
+  ones are most of them), so nothing is hot: recall 0, nothing deferred.
 """
 
 import os
+import random
 import re
 import subprocess
 import sys
+import time
 import unittest
 
 # no __pycache__ in the source tree
@@ -248,6 +273,143 @@ class MigrationParams(unittest.TestCase):
                                     % (name, value, proc.stderr.strip()))
                     self.assertNotEqual(proc.returncode, 0)
                     self.assertIn(name, proc.stderr)
+
+
+MIB = 1 << 20
+PAGE = 4096
+# the scripted workload (guest-physical addresses in pc.ram, -m 128)
+HOT = (16 * MIB, 32)            # 64 bytes of each page, every period
+WARM = (17 * MIB, 64, 0.7)      # 64 bytes of each page, with this chance
+PERIODS = 10
+PRELOAD = (120 * MIB, 4 * MIB)  # keeps the bulk pass busy for 2 s
+
+
+def cold_region(period):
+    """A fresh MiB per period, each below the last: after a sync the page
+    search goes on upwards from the cold MiB it was in, wraps, and meets
+    the hot and warm pages before the next cold MiB, so they are sent
+    (and pre-logged) in every period."""
+    return (60 - period) * MIB
+
+
+# 2 MiB/s and 250 ms: a switchover threshold of 128 pages, below the 256
+# cold pages of a period, so the migration cannot end while the script
+# writes; a budget of 64 pages at 50% for whole pages, more for deltas
+EFFECT_MIGRATION = {'max-bandwidth': 2 * MIB, 'downtime-limit': 250}
+EFFECT_TIMEOUT_S = 120
+
+
+class ParameterEffects(unittest.TestCase):
+    """What each predlog parameter changes in one scripted migration."""
+
+    @classmethod
+    def setUpClass(cls):
+        qemu = predlog_vm.qemu_binary()
+        if not os.access(qemu, os.X_OK):
+            raise RuntimeError('QEMU binary %s not built (make qemu or set '
+                               'PREDLOG_QEMU)' % qemu)
+        cls.runs = {}
+
+    def migrate(self, **params):
+        """query-migrate's predlog statistics of the scripted migration
+        with predlog parameters @params (cached per set of parameters)."""
+        key = tuple(sorted(params.items()))
+        if key in self.runs:
+            return self.runs[key]
+        vm = predlog_vm.QtestVM(memory=128, name='effects').launch()
+        try:
+            vm.cmd('migrate-set-capabilities', capabilities=[
+                {'capability': 'predlog', 'state': True}])
+            vm.cmd('migrate-set-parameters', **EFFECT_MIGRATION,
+                   **{k.replace('_', '-'): v for k, v in params.items()})
+            vm.memset(PRELOAD[0], PRELOAD[1], 0x5a)
+            vm.cmd('migrate', uri='exec:cat > /dev/null')
+            deadline = time.monotonic() + EFFECT_TIMEOUT_S
+            # the first writes once the bulk pass has sent what they touch
+            ram = self.wait_ram(vm, deadline, lambda r: r.get('duplicate', 0)
+                                + r.get('normal', 0) > 64 * MIB // PAGE)
+            seen = ram['dirty-sync-count']
+            rng = random.Random(12)
+            for period in range(PERIODS):
+                if period:
+                    ram = self.wait_ram(vm, deadline, lambda r, n=seen:
+                                        r.get('dirty-sync-count', 0) > n)
+                    seen = ram['dirty-sync-count']
+                for i in range(HOT[1]):
+                    vm.memset(HOT[0] + i * PAGE + 128 * (period % 8), 64,
+                              0x10 + period)
+                for i in range(WARM[1]):
+                    if rng.random() < WARM[2]:
+                        vm.memset(WARM[0] + i * PAGE + 128 * (period % 8),
+                                  64, 0x40 + period)
+                vm.memset(cold_region(period), MIB, 0x80 + period)
+            while True:
+                info = vm.cmd('query-migrate')
+                if info['status'] == 'completed':
+                    break
+                self.assertIn(info['status'], ('active', 'device'), info)
+                self.assertLess(time.monotonic(), deadline,
+                                'scripted migration not completed')
+                time.sleep(0.02)
+        finally:
+            vm.shutdown()
+        stats = info['predlog']
+        predlog_vm.diag('%s: recall %.2f, deferred-total %d, prelogged %d, '
+                        'budget %d, delta pages %d, %d sync periods'
+                        % (', '.join('%s=%s' % (k.replace('_', '-'), v)
+                                     for k, v in key) or
+                           'defaults', stats['recall'],
+                           stats['deferred-total'], stats['prelogged-pages'],
+                           stats['defer-budget-pages'], stats['delta-pages'],
+                           stats['sync-periods']))
+        self.assertGreaterEqual(stats['sync-periods'], PERIODS, stats)
+        self.runs[key] = stats
+        return stats
+
+    def wait_ram(self, vm, deadline, predicate):
+        while True:
+            info = vm.cmd('query-migrate')
+            ram = info.get('ram', {})
+            if predicate(ram):
+                return ram
+            # ending before the script is done would make it meaningless
+            self.assertIn(info.get('status'), ('setup', 'active'), info)
+            self.assertLess(time.monotonic(), deadline,
+                            'scripted migration stalled: %s' % info)
+            time.sleep(0.005)
+
+    def test_defaults_defer(self):
+        """Defaults: hot pages are predicted, pre-logged and deferred."""
+        stats = self.migrate()
+        self.assertGreater(stats['recall'], 0.5, stats)
+        self.assertGreater(stats['prelogged-pages'], 0, stats)
+        self.assertGreater(stats['deferred-total'], 0, stats)
+        self.assertGreater(stats['defer-budget-pages'], 0, stats)
+
+    def test_defer_budget_zero(self):
+        """predlog-defer-budget=0 defers nothing."""
+        stats = self.migrate(predlog_defer_budget=0)
+        self.assertEqual(stats['defer-budget-pages'], 0, stats)
+        self.assertEqual(stats['prelogged-pages'], 0, stats)
+        self.assertEqual(stats['deferred-total'], 0, stats)
+        self.assertEqual(stats['deferred-pages'], 0, stats)
+        self.assertGreater(self.migrate()['deferred-total'], 0)
+
+    def test_hot_threshold(self):
+        """predlog-hot-threshold=90 leaves the warm pages cold."""
+        default = self.migrate()
+        high = self.migrate(predlog_hot_threshold=90)
+        self.assertLess(high['recall'], default['recall'] - 0.2,
+                        (high, default))
+        self.assertLess(high['deferred-total'], default['deferred-total'],
+                        (high, default))
+
+    def test_history_one(self):
+        """predlog-history=1 cannot tell hot pages from cold ones."""
+        stats = self.migrate(predlog_history=1)
+        self.assertEqual(stats['recall'], 0, stats)
+        self.assertEqual(stats['deferred-total'], 0, stats)
+        self.assertGreater(self.migrate()['recall'], 0.5)
 
 
 if __name__ == '__main__':

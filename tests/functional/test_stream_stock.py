@@ -53,7 +53,6 @@ stream.
 import os
 import re
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -169,57 +168,14 @@ SCRIPT_DOWNTIME_MS = 1
 HOST_CLOCK_FIELDS = {'timer': ('cpu_ticks_offset', 'cpu_clock_offset')}
 
 
-class RunningVM(predlog_vm.VM):
-    """A running q35 VM under the qtest accelerator: no guest code runs,
-    guest RAM changes only when the test writes it over the qtest socket,
-    and the VM clock moves only if the test steps it (it never does)."""
+class RunningVM(predlog_vm.QtestVM):
+    """The same machine for both binaries: q35 with 64 MiB and qboot,
+    the RTC at a fixed date on the (standing) VM clock."""
 
     def __init__(self, qemu, args=(), name='running'):
-        super().__init__(qemu=qemu, args=args, name=name)
-        self.qtest_file = None
-
-    @property
-    def qtest_socket(self):
-        return self._path('qtest.sock')
-
-    def command_line(self):
-        return ([self.qemu,
-                 '-accel', 'qtest',
-                 '-qtest', 'unix:%s,server=on,wait=off' % self.qtest_socket,
-                 '-M', 'q35', '-m', '64', '-nodefaults',
-                 '-bios', 'qboot.rom', '-display', 'none',
-                 '-rtc', 'base=2025-01-01T00:00:00,clock=vm',
-                 '-qmp', 'unix:%s,server=on,wait=off' % self.qmp_socket]
-                + self.extra_args)
-
-    def launch(self, **kwargs):
-        super().launch(**kwargs)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(60)
-        sock.connect(self.qtest_socket)
-        self.qtest_file = sock.makefile('rwb', buffering=0)
-        return self
-
-    def qtest(self, line):
-        """One qtest protocol command; its answer after 'OK'."""
-        self.qtest_file.write(line.encode() + b'\n')
-        answer = self.qtest_file.readline().decode().strip()
-        if not answer.startswith('OK'):
-            raise AssertionError('qtest %r: %r' % (line, answer))
-        return answer[2:].strip()
-
-    def memset(self, addr, size, value):
-        self.qtest('memset 0x%x 0x%x 0x%x' % (addr, size, value))
-
-    def read(self, addr, size):
-        return bytes.fromhex(self.qtest('read 0x%x 0x%x'
-                                        % (addr, size))[2:])
-
-    def cleanup(self):
-        if self.qtest_file:
-            self.qtest_file.close()
-            self.qtest_file = None
-        super().cleanup()
+        super().__init__(qemu=qemu, memory=64, args=[
+            '-rtc', 'base=2025-01-01T00:00:00,clock=vm'] + list(args),
+            name=name)
 
 
 def ram_stats(vm):
