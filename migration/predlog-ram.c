@@ -7,11 +7,11 @@
  * writes all the time is sent again and again and is dirty at switchover
  * anyway.  With the "predlog" capability ram.c asks this file instead,
  * which maps RAMBlocks and migration parameters onto the decisions made
- * in predlog-plan.c (plain C, unit-tested on synthetic dirty patterns):
+ * in predlog/plan.c (plain C, unit-tested on synthetic dirty patterns):
  *
  *  1. Observe.  Before each block's dirty log is synced into its
  *     migration bitmap, the pages dirtied in the period are ORed into a
- *     one-byte-per-page history (predlog-history.c), which learns
+ *     one-byte-per-page history (predlog/history.c), which learns
  *     P(dirtied again | history pattern).  vCPU threads attribute the
  *     pages they dirty (include/migration/predlog.h).
  *  2. Choose.  After the sync the hottest pages, as many as the defer
@@ -62,8 +62,8 @@
 #include "migration.h"
 #include "options.h"
 #include "ram.h"
-#include "predlog-plan.h"
-#include "predlog-vcpu.h"
+#include "predlog/plan.h"
+#include "predlog/vcpu.h"
 #include "predlog-ram.h"
 #include "trace.h"
 
@@ -89,7 +89,7 @@ bool predlog_dirty_attribution;
 
 typedef struct PredlogRam {
     bool active;                /* set up for the current migration */
-    PredlogPlan *plan;          /* every decision (predlog-plan.h) */
+    PredlogPlan *plan;          /* every decision (predlog/plan.h) */
     /*
      * vCPU threads may be inside predlog_dirty_attribute() when a
      * migration ends, so the attribution counters live as long as QEMU.

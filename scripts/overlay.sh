@@ -11,7 +11,7 @@ set -euo pipefail
 REPO=$1
 SRC=$2
 # Directories of the repository that mirror QEMU's tree.
-OVERLAY_DIRS=(hw net migration accel block qapi include docs tests/qtest)
+OVERLAY_DIRS=(hw net migration accel block qapi include util docs tests/qtest)
 
 cd "$REPO"
 for dir in "${OVERLAY_DIRS[@]}"; do

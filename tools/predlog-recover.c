@@ -33,11 +33,11 @@
 #include <glib/gstdio.h>
 #include <pcap/pcap.h>
 
-#include "hw/predlog/record.h"
-#include "hw/predlog/recorder.h"
-#include "hw/predlog/recovery.h"
-#include "hw/predlog/summary.h"
-#include "hw/predlog/byteorder.h"
+#include "hw/predlog/core/record.h"
+#include "hw/predlog/core/recorder.h"
+#include "hw/predlog/core/recovery.h"
+#include "hw/predlog/core/summary.h"
+#include "qemu/predlog/byteorder.h"
 
 #ifndef PREDLOG_VERSION
 #define PREDLOG_VERSION "unknown"

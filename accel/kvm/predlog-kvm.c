@@ -17,7 +17,7 @@
 #include "hw/core/cpu.h"
 #include "system/kvm_int.h"
 #include "migration/predlog.h"
-#include "migration/predlog-vcpu.h"
+#include "migration/predlog/vcpu.h"
 #include "predlog-kvm.h"
 
 void predlog_kvm_dirty_gfn(KVMState *s, CPUState *cpu, uint32_t slot,

@@ -44,11 +44,11 @@
 #include <glib.h>
 
 #include "bench/common/trace.h"
-#include "hw/predlog/allocator.h"
-#include "hw/predlog/byteorder.h"
-#include "hw/predlog/recorder.h"
-#include "hw/predlog/recovery.h"
-#include "hw/predlog/summary.h"
+#include "hw/predlog/core/allocator.h"
+#include "qemu/predlog/byteorder.h"
+#include "hw/predlog/core/recorder.h"
+#include "hw/predlog/core/recovery.h"
+#include "hw/predlog/core/summary.h"
 
 /* The device's defaults (hw/predlog/predlog.c, block/predlog.c). */
 #define DEV_MAX_FUNCTIONS   64

@@ -41,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "recorder.h"
+#include "hw/predlog/core/recorder.h"
 
 #define PREDLOG_TRACE_PREFIX_MAX    128
 #define PREDLOG_TRACE_SOURCE_MAX    31

@@ -29,7 +29,7 @@
 #include <glib.h>
 
 #include "bench/common/trace.h"
-#include "hw/predlog/forecast.h"
+#include "qemu/predlog/forecast.h"
 
 #define N_SLOTS         PREDLOG_FORECAST__MAX   /* [AUTO] is the set */
 #define N_HORIZONS      2

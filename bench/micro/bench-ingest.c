@@ -51,7 +51,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "hw/predlog/recorder.h"
+#include "hw/predlog/core/recorder.h"
 #include "bench-ingest-tp.h"
 
 #define REGION_SIZE     (64u * 1024 * 1024)

@@ -32,7 +32,7 @@
 #include <time.h>
 #include <glib.h>
 
-#include "hw/predlog/pool.h"
+#include "hw/predlog/core/pool.h"
 
 #define POOL_SIZE       (64u * 1024 * 1024)
 #define N_FUNCS         64

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <glib.h>
 
-#include "hw/predlog/record.h"
+#include "hw/predlog/core/record.h"
 
 #define RING_SIZE       (64u * 1024 * 1024)
 #define SRC_SIZE        (256u * 1024)   /* rotating payload source */

@@ -47,7 +47,7 @@
 #include <time.h>
 #include <glib.h>
 
-#include "migration/predlog-history.h"
+#include "migration/predlog/history.h"
 
 #define BPL             (sizeof(unsigned long) * CHAR_BIT)
 #define DEPTH           8

@@ -21,7 +21,7 @@ Model.  A trace has four sources, as a predlog device would name them:
           from sshd, nginx, kernel, cron, postgres, app
 
 Each *function* (one per line of CLASSES below: a source plus a class
-the analyzer (hw/predlog/analyzer.h) would put its events in) has a rate
+the analyzer (hw/predlog/core/analyzer.h) would put its events in) has a rate
 in "arrivals per second" that a trace-specific function of time
 modulates.  Arrivals are a Poisson process sampled in 10 ms bins; each
 arrival emits the function's next event(s): the next packet of one of

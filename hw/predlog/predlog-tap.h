@@ -20,7 +20,7 @@
 #ifndef HW_PREDLOG_TAP_H
 #define HW_PREDLOG_TAP_H
 
-#include "recorder.h"
+#include "core/recorder.h"
 
 typedef struct PredlogTap PredlogTap;
 

@@ -16,8 +16,8 @@
 #include "qom/object.h"
 #include "system/hostmem.h"
 #include "system/runstate.h"
-#include "allocator.h"
-#include "recorder.h"
+#include "core/allocator.h"
+#include "core/recorder.h"
 
 #define TYPE_PREDLOG "predlog"
 OBJECT_DECLARE_SIMPLE_TYPE(PredlogState, PREDLOG)

@@ -127,15 +127,19 @@ def parameters(vm):
     return {n: params[n] for n in PARAMS}
 
 
+def require_qemu():
+    """Not a skip: make check builds QEMU, so a missing one is a failure."""
+    qemu = predlog_vm.qemu_binary()
+    if not os.access(qemu, os.X_OK):
+        raise RuntimeError('QEMU binary %s not built (make qemu or set '
+                           'PREDLOG_QEMU)' % qemu)
+
+
 class MigrationParams(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        # not a skip: make check builds QEMU, so a missing one is a failure
-        qemu = predlog_vm.qemu_binary()
-        if not os.access(qemu, os.X_OK):
-            raise RuntimeError('QEMU binary %s not built (make qemu or set '
-                               'PREDLOG_QEMU)' % qemu)
+        require_qemu()
         cls.vm = BareVM().launch()
         cls.initial = parameters(cls.vm)
 
@@ -304,10 +308,7 @@ class ParameterEffects(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        qemu = predlog_vm.qemu_binary()
-        if not os.access(qemu, os.X_OK):
-            raise RuntimeError('QEMU binary %s not built (make qemu or set '
-                               'PREDLOG_QEMU)' % qemu)
+        require_qemu()
         cls.runs = {}
 
     def migrate(self, **params):

@@ -505,6 +505,20 @@ class StreamStock(unittest.TestCase):
                                    ours[2], len(ours[0].devices)))
         return ours
 
+    def load_into_stock(self, vm_class, path):
+        """A stock QEMU of @vm_class that has loaded stream file @path,
+        and its query-migrate; the caller shuts it down."""
+        dest = vm_class(self.stock, args=['-incoming', 'defer'],
+                        name='stock-dest').launch()
+        try:
+            dest.cmd('migrate-incoming', uri='file:' + path)
+            info = wait_migration(dest, 'stock destination loading %s'
+                                  % path)
+        except BaseException:
+            dest.shutdown()
+            raise
+        return dest, info
+
     def require_capability(self):
         if CAPABILITY not in self.capabilities:
             self.fail('%s has no %r migration capability; '
@@ -547,12 +561,8 @@ class StreamStock(unittest.TestCase):
                                   'ours+predlog') is None
         predlog_vm.diag('predlog-on stream %s stock\'s default stream'
                         % ('equals' if same else 'differs from'))
-        dest = BareVM(self.stock, args=['-incoming', 'defer'],
-                      name='stock-dest').launch()
+        dest, info = self.load_into_stock(BareVM, path)
         try:
-            dest.cmd('migrate-incoming', uri='file:' + path)
-            info = wait_migration(dest, 'stock destination loading %s'
-                                  % path)
             status = dest.cmd('query-status')
             self.assertIn(status['status'], STOPPED_STATES,
                           'stock destination ended in runstate %r\n'
@@ -571,12 +581,8 @@ class StreamStock(unittest.TestCase):
         and the destination's RAM holds what the script wrote."""
         self.require_capability()
         _, written, syncs, path = self.running_stream('ours', [CAPABILITY])
-        dest = RunningVM(self.stock, args=['-incoming', 'defer'],
-                         name='stock-dest').launch()
+        dest, info = self.load_into_stock(RunningVM, path)
         try:
-            dest.cmd('migrate-incoming', uri='file:' + path)
-            info = wait_migration(dest, 'stock destination loading %s'
-                                  % path)
             self.assertNotIn('error-desc', info)
             for addr, want in script_memory():
                 self.assertEqual(dest.read(addr, len(want)), want,

@@ -20,7 +20,7 @@
 #include "qemu/sockets.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
-#include "../../hw/predlog/record.h"
+#include "../../hw/predlog/core/record.h"
 
 #define MACHINE_ARGS    "-M q35 -nodefaults"
 #define RECORDER_ARGS   MACHINE_ARGS " -device predlog,id=pl0,policy=dynamic"

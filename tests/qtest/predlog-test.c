@@ -1184,8 +1184,7 @@ static void test_predictive(void)
 
     predlog_start(&t, "-global predlog.pool-size=1M "
                   "-global predlog.horizon=10 -global predlog.refresh-ms=100 "
-                  "-global predlog.max-functions=8 "
-                  "-global predlog.snaplen=4096");
+                  "-global predlog.max-functions=8");
     qts = t.qs->qts;
     reg_write(&t, PREDLOG_REG_CONTROL, PREDLOG_CTRL_ENABLE);
     ring_setup(&t, &r, 64);

@@ -5,7 +5,7 @@
  *
  *   make-test-pool SCENARIO POOL-FILE
  *
- * Formats a pool in memory with the recorder (hw/predlog/recorder.h), logs
+ * Formats a pool in memory with the recorder (hw/predlog/core/recorder.h), logs
  * the records of SCENARIO through the recorder's API (levels set with
  * predlog_recorder_set_level(), summaries written by predlog_recorder_tick()
  * or a level change, cold-tier chunks made by the recorder itself), may
@@ -65,9 +65,9 @@
 #include <glib.h>
 #include <zstd.h>
 
-#include "hw/predlog/record.h"
-#include "hw/predlog/recorder.h"
-#include "hw/predlog/summary.h"
+#include "hw/predlog/core/record.h"
+#include "hw/predlog/core/recorder.h"
+#include "hw/predlog/core/summary.h"
 
 /* 2026-11-21T10:00:00Z */
 #define BASE_NS (1795255200ull * 1000000000ull)

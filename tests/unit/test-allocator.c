@@ -12,10 +12,10 @@
 #include <string.h>
 #include <glib.h>
 
-#include "allocator.h"
-#include "recorder.h"
-#include "record.h"
-#include "recovery.h"
+#include "hw/predlog/core/allocator.h"
+#include "hw/predlog/core/recorder.h"
+#include "hw/predlog/core/record.h"
+#include "hw/predlog/core/recovery.h"
 
 #define MIB         (1024 * 1024)
 #define TICK_NS     (100 * 1000 * 1000ull)  /* refresh_ms = 100 */

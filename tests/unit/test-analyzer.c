@@ -15,8 +15,8 @@
 #include <glib.h>
 #include <string.h>
 
-#include "hw/predlog/analyzer.h"
-#include "hw/predlog/record.h"
+#include "hw/predlog/core/analyzer.h"
+#include "hw/predlog/core/record.h"
 
 /* ------------------------------------------------------------------ */
 /* Frame builder                                                       */

@@ -23,7 +23,7 @@
  * invariants (the AR coordinate changes) that no output shows directly.
  * Everything else goes through the public interface only.
  */
-#include "hw/predlog/forecast.c"
+#include "util/predlog/forecast.c"
 
 #define N_MODELS    PREDLOG_FORECAST__MAX
 

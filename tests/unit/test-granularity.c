@@ -12,7 +12,7 @@
 #include <glib.h>
 #include <math.h>
 
-#include "hw/predlog/granularity.h"
+#include "hw/predlog/core/granularity.h"
 
 #define FULL    PREDLOG_RECORD_LEVEL_FULL
 #define HEADER  PREDLOG_RECORD_LEVEL_HEADER

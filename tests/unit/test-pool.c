@@ -25,7 +25,7 @@
 #include <string.h>
 #include <glib.h>
 
-#include "hw/predlog/pool.h"
+#include "hw/predlog/core/pool.h"
 
 #define U           ((uint64_t)PREDLOG_POOL_ALIGN)
 #define BASE        (1024 * 1024 * (uint64_t)1)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests of the predlog dirty-page history (migration/predlog-history.c)
+ * Unit tests of the predlog dirty-page history (migration/predlog/history.c)
  *
  * Small hand-computed cases pin the bitmap handling (partial words,
  * unaligned first page, bits beyond npages), the history shift and depth
@@ -19,7 +19,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "migration/predlog-history.h"
+#include "migration/predlog/history.h"
 
 #define BPL     (sizeof(unsigned long) * CHAR_BIT)
 /* Tolerances, spelled so that checkpatch does not read 1e-9 as 1e - 9. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests of predictive pre-copy's decisions (migration/predlog-plan.c)
+ * Unit tests of predictive pre-copy's decisions (migration/predlog/plan.c)
  *
  * The core of the file is a model of ram.c's pre-copy loop, as
  * patches/0007 wires it to predlog-ram.c: a migration bitmap, a dirty
@@ -38,7 +38,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "migration/predlog-plan.h"
+#include "migration/predlog/plan.h"
 
 #define BPL             (sizeof(unsigned long) * CHAR_BIT)
 #define PAGE            4096u

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests of the predlog deferral policy (migration/predlog-policy.c)
+ * Unit tests of the predlog deferral policy (migration/predlog/policy.c)
  *
  * Hand-computed cases for the learned delta cost (EWMA alpha 0.2, whole
  * pages for misses, a delta never above a page), the deferral budget,
@@ -14,7 +14,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "migration/predlog-policy.h"
+#include "migration/predlog/policy.h"
 
 /* Tolerances, spelled so that checkpatch does not read 1e-9 as 1e - 9. */
 #define EPS     (1 / 1e9)

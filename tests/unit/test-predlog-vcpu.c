@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests of the predlog per-vCPU dirty attribution
- * (migration/predlog-vcpu.c)
+ * (migration/predlog/vcpu.c)
  *
  * Counting is checked single-threaded by hand, then from several GThreads
  * at once (the MTTCG case), also while the "migration thread" closes
@@ -19,7 +19,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "migration/predlog-vcpu.h"
+#include "migration/predlog/vcpu.h"
 
 /* Tolerances, spelled so that checkpatch does not read 1e-9 as 1e - 9. */
 #define EPS     (1 / 1e9)

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <glib.h>
 
-#include "hw/predlog/record.h"
+#include "hw/predlog/core/record.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <glib.h>
 
-#include "hw/predlog/pool.h"
-#include "hw/predlog/record.h"
-#include "hw/predlog/recorder.h"
-#include "hw/predlog/recovery.h"
+#include "hw/predlog/core/pool.h"
+#include "hw/predlog/core/record.h"
+#include "hw/predlog/core/recorder.h"
+#include "hw/predlog/core/recovery.h"
 
 #define MAX_F       8
 #define DIR_SIZE(n) ((((uint64_t)(n) * 256) + 4095) & ~(uint64_t)4095)

@@ -17,9 +17,9 @@
 #include <string.h>
 #include <glib.h>
 
-#include "hw/predlog/record.h"
-#include "hw/predlog/recorder.h"
-#include "hw/predlog/recovery.h"
+#include "hw/predlog/core/record.h"
+#include "hw/predlog/core/recorder.h"
+#include "hw/predlog/core/recovery.h"
 
 #define DIR_SIZE(n) ((((uint64_t)(n) * 256) + 4095) & ~(uint64_t)4095)
 #define DATA_OFF(n) (PREDLOG_POOL_SB_SIZE + DIR_SIZE(n))

@@ -13,8 +13,8 @@
 #include <glib.h>
 #include <string.h>
 
-#include "hw/predlog/byteorder.h"
-#include "hw/predlog/summary.h"
+#include "qemu/predlog/byteorder.h"
+#include "hw/predlog/core/summary.h"
 
 static void assert_summary_eq(const PredlogSummary *a, const PredlogSummary *b)
 {

@@ -2,15 +2,12 @@
 /*
  * predlog: per-vCPU attribution of dirtied pages
  *
- * The interface is specified in predlog-vcpu.h.  Each vCPU, and the
+ * The interface is specified in vcpu.h.  Each vCPU, and the
  * unattributed slot after the last one, has its own counter on its own
  * cache line, so that vCPU threads noting pages at the same time do not
  * bounce a line between them; note() is one relaxed atomic add.
  * end_period() takes each counter with an atomic exchange, so a note that
  * races with it lands in this period or the next, never in neither.
- *
- * This file must stay free of QEMU headers: it is compiled into QEMU and
- * into the standalone core.
  *
  * Copyright (c) 2026 The predlog authors
  */
@@ -19,7 +16,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "predlog-vcpu.h"
+#include "vcpu.h"
 
 #define EWMA_ALPHA      0.3
 #define CACHE_LINE      64

@@ -7,9 +7,6 @@
  * plain O(n) scans per step and a scratch allocation per call; only
  * predlog_granularity_overflow() is meant for the record path.
  *
- * This file must stay free of QEMU headers: it is compiled into QEMU and
- * into the standalone core.
- *
  * Copyright (c) 2026 The predlog authors
  */
 

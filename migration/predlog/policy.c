@@ -3,7 +3,7 @@
  * predlog: how many pages migration may defer, and what the final round
  * will cost
  *
- * The rules are specified in predlog-policy.h.  Choices it leaves open:
+ * The rules are specified in policy.h.  Choices it leaves open:
  *
  *  - every outcome noted in a PredlogDeltaCost, a delta or a whole page,
  *    is a sample of the EWMA (the first one seeds it), so the learned
@@ -16,9 +16,6 @@
  *    page in predlog_policy_final_bytes(), and results too large for
  *    uint64_t saturate rather than wrap.
  *
- * This file must stay free of QEMU headers: it is compiled into QEMU and
- * into the standalone core.
- *
  * Copyright (c) 2026 The predlog authors
  */
 
@@ -26,7 +23,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "predlog-policy.h"
+#include "policy.h"
 
 #define DELTA_ALPHA     0.2
 /* 2^64 as a double: the first value that does not fit in uint64_t */

@@ -15,9 +15,6 @@
  *    one pass.
  *  - The set: scores, selection and confidence on top of the models.
  *
- * This file must stay free of QEMU headers: it is compiled into QEMU and
- * into the standalone core.
- *
  * Copyright (c) 2026 The predlog authors
  */
 
@@ -26,7 +23,7 @@
 #include <string.h>
 #include <glib.h>
 
-#include "forecast.h"
+#include "qemu/predlog/forecast.h"
 
 #define HIST_LEN            256u        /* power of two */
 #define HIST_MASK           (HIST_LEN - 1)

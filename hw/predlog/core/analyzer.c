@@ -10,9 +10,6 @@
  * The per-class running counters sit in their own array, apart from the
  * cold per-class state, so that accounting touches one 16-byte slot.
  *
- * This file must stay free of QEMU headers: it is compiled into QEMU and
- * into the standalone core.
- *
  * Copyright (c) 2026 The predlog authors
  */
 

@@ -8,7 +8,7 @@
  * predlog-ram.c only maps RAMBlocks and QEMU's parameters onto it.
  *
  *  - Choose.  At the end of each sync period the history learns
- *    (predlog-history.h) and the hot set is chosen: the likeliest pages,
+ *    (history.h) and the hot set is chosen: the likeliest pages,
  *    at least the hot threshold, at most as many as the defer budget
  *    (predlog_policy_max_deferred()) and the cache for their bases allow.
  *  - Defer.  The page search passes over a deferred page: dirty, hot and
@@ -41,8 +41,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "predlog-history.h"
-#include "predlog-policy.h"
+#include "history.h"
+#include "policy.h"
 
 typedef struct PredlogPlan PredlogPlan;
 

@@ -49,7 +49,7 @@
 #include <stdint.h>
 
 #include "analyzer.h"
-#include "forecast.h"
+#include "qemu/predlog/forecast.h"
 #include "granularity.h"
 #include "recorder.h"
 

@@ -43,9 +43,6 @@
  *    refused as PREDLOG_LOG_BAD_ENTRY and not counted as dropped: they are
  *    caller bugs, not lack of space.
  *
- * This file must stay free of QEMU headers: it is compiled into QEMU and
- * into the standalone core.
- *
  * Copyright (c) 2026 The predlog authors
  */
 
@@ -58,7 +55,7 @@
 #include "recorder.h"
 #include "granularity.h"
 #include "summary.h"
-#include "byteorder.h"
+#include "qemu/predlog/byteorder.h"
 
 /*
  * zstd level of the cold tier: level 1 compresses typical log data 2-4x

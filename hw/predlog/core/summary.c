@@ -6,9 +6,6 @@
  * encoder checks the same rules as the decoder, so that the recorder can
  * never write a summary that predlog-recover would have to reject.
  *
- * This file must stay free of QEMU headers: it is compiled into QEMU and
- * into the standalone core.
- *
  * Copyright (c) 2026 The predlog authors
  */
 
@@ -16,7 +13,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "byteorder.h"
+#include "qemu/predlog/byteorder.h"
 #include "summary.h"
 
 G_STATIC_ASSERT(PREDLOG_SUMMARY_LEN % 8 == 0);

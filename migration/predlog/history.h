@@ -26,8 +26,8 @@
  * from its own history.
  *
  * Global forecast.  The number of pages dirtied per second in each period
- * feeds a PredlogForecastSet (hw/predlog/forecast.h, AUTO selection); the
- * predicted final dirty set is the expected number of distinct pages dirty
+ * feeds a PredlogForecastSet ("qemu/predlog/forecast.h", AUTO selection);
+ * the predicted final dirty set is the expected number of distinct pages dirty
  * at switchover: the deferred pages plus, for every other page,
  * P(dirty within the remaining periods).
  *

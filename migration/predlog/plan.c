@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * predlog: the decisions of predictive pre-copy (see predlog-plan.h)
+ * predlog: the decisions of predictive pre-copy (see plan.h)
  *
  * Pure C11 + GLib: built into QEMU with predlog-ram.c and into the
  * standalone core for its unit tests.
@@ -13,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "predlog-plan.h"
+#include "plan.h"
 
 #define BPL     (sizeof(unsigned long) * CHAR_BIT)
 

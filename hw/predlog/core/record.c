@@ -13,7 +13,7 @@
 #include <glib.h>
 
 #include "record.h"
-#include "byteorder.h"
+#include "qemu/predlog/byteorder.h"
 
 /*
  * PREDLOG_CRC32C_PORTABLE_ONLY builds the code non-x86 hosts get, so that

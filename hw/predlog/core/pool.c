@@ -15,9 +15,6 @@
  *  - a relocation places a new extent, lets the owner copy, and drops the
  *    old one, so an extent's offset, the hash key, still never changes.
  *
- * This file must stay free of QEMU headers: it is compiled into QEMU and
- * into the standalone core.
- *
  * Copyright (c) 2026 The predlog authors
  */
 

@@ -20,9 +20,6 @@
  *  - Cold budgets split what the fast tiers leave in proportion to each
  *    function's need at its level, with at least two cold segments each.
  *
- * This file must stay free of QEMU headers: it is compiled into QEMU and
- * into the standalone core.
- *
  * Copyright (c) 2026 The predlog authors
  */
 

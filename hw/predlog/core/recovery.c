@@ -14,9 +14,6 @@
  * the only place where the write under way at the time of death (the one
  * torn record per function) can be.
  *
- * This file must stay free of QEMU headers: it is built into the
- * standalone tools.
- *
  * Copyright (c) 2026 The predlog authors
  */
 
@@ -30,7 +27,7 @@
 #include "recorder.h"
 #include "recovery.h"
 #include "summary.h"
-#include "byteorder.h"
+#include "qemu/predlog/byteorder.h"
 
 struct PredlogImage {
     const uint8_t *base;

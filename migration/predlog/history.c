@@ -2,7 +2,7 @@
 /*
  * predlog: per-page dirty history and hot-page prediction for migration
  *
- * The model is specified in predlog-history.h.  What this file adds is
+ * The model is specified in history.h.  What this file adds is
  * how it stays cheap at every bitmap sync of a large guest:
  *
  *  - the pages dirtied in the open period are one bitmap in QEMU's layout
@@ -25,9 +25,6 @@
  *    ranks 256 patterns instead of sorting pages and final_set() without
  *    a hot set is a sum over 256 patterns.
  *
- * This file must stay free of QEMU headers: it is compiled into QEMU and
- * into the standalone core.
- *
  * Copyright (c) 2026 The predlog authors
  */
 
@@ -37,8 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "predlog-history.h"
-#include "hw/predlog/forecast.h"
+#include "history.h"
+#include "qemu/predlog/forecast.h"
 
 #define BPL             (sizeof(unsigned long) * CHAR_BIT)
 #define N_PATTERNS      256u
