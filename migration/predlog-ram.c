@@ -200,12 +200,40 @@ void predlog_ram_cleanup(void)
     pr.plan = NULL;
 }
 
+bool predlog_ram_check_params(const MigrationParameters *params,
+                              Error **errp)
+{
+    if (params->has_predlog_history &&
+        (params->predlog_history < PREDLOG_HISTORY_DEPTH_MIN ||
+         params->predlog_history > PREDLOG_HISTORY_DEPTH_MAX)) {
+        error_setg(errp, "Parameter 'predlog-history' expects an integer in "
+                   "the range of %u to %u (sync periods)",
+                   PREDLOG_HISTORY_DEPTH_MIN, PREDLOG_HISTORY_DEPTH_MAX);
+        return false;
+    }
+    if (params->has_predlog_defer_budget &&
+        params->predlog_defer_budget > 100) {
+        error_setg(errp, "Parameter 'predlog-defer-budget' expects a "
+                   "percentage in the range of 0 to 100");
+        return false;
+    }
+    if (params->has_predlog_hot_threshold &&
+        (params->predlog_hot_threshold < 1 ||
+         params->predlog_hot_threshold > 100)) {
+        error_setg(errp, "Parameter 'predlog-hot-threshold' expects a "
+                   "percentage in the range of 1 to 100");
+        return false;
+    }
+    return true;
+}
+
 uint64_t predlog_ram_cache_initial(void)
 {
     return MIN(PREDLOG_CACHE_MIN, migrate_xbzrle_cache_size());
 }
 
-uint64_t predlog_ram_cache_wanted(void)
+/* Bytes the cache should have now, 0 to leave it (predlog alone only). */
+static uint64_t predlog_cache_wanted(void)
 {
     PredlogPlanStats ps;
     uint64_t want;
@@ -362,13 +390,11 @@ static void predlog_update_stats(void)
     }
 }
 
-void predlog_ram_sync_done(uint64_t dirty_pages, bool last_stage)
+/* Close the period: learn, choose the hot set, count what is deferred. */
+static void predlog_learn(uint64_t dirty_pages, bool last_stage)
 {
     int64_t now = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
 
-    if (!pr.active) {
-        return;
-    }
     if (!pr.last_sync_ns) {
         /* the setup sync: the first period starts now */
         pr.last_sync_ns = now;
@@ -443,7 +469,12 @@ void predlog_ram_note_full(ram_addr_t addr)
     }
 }
 
-int predlog_ram_delta_sample(RAMBlock **blocks, ram_addr_t *offsets, int max)
+/*
+ * Pick up to @max deferred pages (dirty, hot, with a base) to price the
+ * final round by; returns how many, in @blocks/@offsets.
+ */
+static int predlog_delta_sample(RAMBlock **blocks, ram_addr_t *offsets,
+                                int max)
 {
     PredlogPlanStats ps;
     uint64_t stride, seen = 0;
@@ -487,11 +518,53 @@ int predlog_ram_delta_sample(RAMBlock **blocks, ram_addr_t *offsets, int max)
     return n;
 }
 
-void predlog_ram_note_delta_estimate(int len)
+/* Deferred pages the final round is priced by: a few, encoded each sync. */
+#define PREDLOG_DELTA_SAMPLE 32
+
+static void predlog_sample_deltas(void)
 {
-    if (pr.active) {
+    RAMBlock *blocks[PREDLOG_DELTA_SAMPLE];
+    ram_addr_t offsets[PREDLOG_DELTA_SAMPLE];
+    g_autofree uint8_t *encoded = NULL;
+    int i, n, len;
+
+    n = predlog_delta_sample(blocks, offsets, PREDLOG_DELTA_SAMPLE);
+    encoded = n ? g_malloc(TARGET_PAGE_SIZE) : NULL;
+    for (i = 0; i < n; i++) {
+        if (!ram_predlog_xbzrle_delta(blocks[i], offsets[i], encoded, &len)) {
+            return;                 /* no cache: nothing to price by */
+        }
         predlog_plan_note_delta_estimate(pr.plan, len);
     }
+}
+
+void predlog_ram_sync_done(uint64_t dirty_pages, bool last_stage)
+{
+    uint64_t want;
+
+    if (!pr.active) {
+        return;
+    }
+    predlog_learn(dirty_pages, last_stage);
+    if (last_stage) {
+        return;
+    }
+    /*
+     * Keep the dirty log of the deferred pages armed: with KVM's manual
+     * dirty-log clear a page's log is re-armed only when the page is
+     * sent, and deferred pages are not sent.  Clearing right after the
+     * sync is what the page search does before each send, only earlier;
+     * TCG has no log to clear.
+     */
+    if (!migration_in_postcopy()) {
+        ram_predlog_rearm_dirty_log();
+    }
+    /* predlog alone: a cache big enough for the hot set just chosen */
+    want = predlog_cache_wanted();
+    if (want && ram_predlog_xbzrle_replace(want)) {
+        predlog_ram_cache_resized(want);
+    }
+    predlog_sample_deltas();
 }
 
 uint64_t predlog_ram_remaining_bytes(uint64_t dirty_pages)

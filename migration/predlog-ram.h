@@ -2,9 +2,10 @@
 /*
  * predlog: predictive dirty-page logging, the interface ram.c calls
  *
- * ram.c calls these at a handful of points (patches/0006); everything
- * else lives in predlog-ram.c.  With the "predlog" capability off, every
- * hook returns what stock ram.c would have computed itself.
+ * ram.c calls these at a handful of points (patches/0007); everything
+ * else lives in predlog-ram.c, and the decisions in migration/predlog/.
+ * With the "predlog" capability off, every hook returns what stock ram.c
+ * would have computed itself.
  *
  * Threads: all hooks but predlog_ram_query() run in the migration thread
  * (the sync and the page search with RAMState's bitmap_mutex held);
@@ -19,6 +20,13 @@
 #include "qapi/qapi-types-migration.h"
 #include "exec/cpu-common.h"
 
+/*
+ * migrate_params_check(): the predlog parameters @params sets are in
+ * range; false with @errp naming the parameter and its range if not.
+ */
+bool predlog_ram_check_params(const MigrationParameters *params,
+                              Error **errp);
+
 /* Set up for a migration (ram_init_all); false and @errp on failure. */
 bool predlog_ram_setup(Error **errp);
 /* Migration over (ram_save_cleanup): drop the per-page state, keep stats. */
@@ -26,8 +34,6 @@ void predlog_ram_cleanup(void);
 
 /* Size of the XBZRLE cache when only predlog uses it (grown later). */
 uint64_t predlog_ram_cache_initial(void);
-/* Bytes the cache should have now, 0 to leave it (predlog alone only). */
-uint64_t predlog_ram_cache_wanted(void);
 /* The cache was replaced with an empty one of @bytes. */
 void predlog_ram_cache_resized(uint64_t bytes);
 
@@ -35,7 +41,8 @@ void predlog_ram_cache_resized(uint64_t bytes);
 void predlog_ram_observe(RAMBlock *rb);
 /*
  * After every block was synced: learn, choose the hot set, count what is
- * deferred.  @dirty_pages is RAMState.migration_dirty_pages.
+ * deferred, keep the deferred pages' dirty log armed, size the cache and
+ * price the final round.  @dirty_pages is RAMState.migration_dirty_pages.
  */
 void predlog_ram_sync_done(uint64_t dirty_pages, bool last_stage);
 
@@ -56,15 +63,6 @@ void predlog_ram_note_delta(ram_addr_t addr, uint64_t bytes);
 /* The page at @addr could not be delta-encoded (overflow or miss). */
 void predlog_ram_note_full(ram_addr_t addr);
 
-/*
- * Pick up to @max deferred pages (dirty, hot, with a base) to price the
- * final round by; returns how many, in @blocks/@offsets.
- */
-int predlog_ram_delta_sample(RAMBlock **blocks, ram_addr_t *offsets,
-                             int max);
-/* A sampled deferred page would encode to @len bytes (-1: overflow). */
-void predlog_ram_note_delta_estimate(int len);
-
 /* What ram_state_pending_*() reports: stock pages*page size when off. */
 uint64_t predlog_ram_remaining_bytes(uint64_t dirty_pages);
 
@@ -74,5 +72,22 @@ void predlog_ram_complete(void);
 /* query-migrate's "predlog" member; NULL when never used. */
 PredlogMigrationStats *predlog_ram_query(void);
 void predlog_hmp_info_migrate(Monitor *mon, const PredlogMigrationStats *st);
+
+/*
+ * What ram.c provides predlog-ram.c: the state only ram.c can reach.
+ * Called from predlog_ram_sync_done(), in the migration thread.
+ */
+
+/* Clear the dirty log of every RAMBlock after a sync (KVM manual clear). */
+void ram_predlog_rearm_dirty_log(void);
+/* Replace the XBZRLE cache with an empty one of @bytes; false if not. */
+bool ram_predlog_xbzrle_replace(uint64_t bytes);
+/*
+ * Encode @rb's page at @offset against its base into @buf (a page); @len
+ * gets the encoded length, -1 without a base or on overflow.  False if
+ * there is no XBZRLE cache at all.
+ */
+bool ram_predlog_xbzrle_delta(RAMBlock *rb, ram_addr_t offset, uint8_t *buf,
+                              int *len);
 
 #endif /* MIGRATION_PREDLOG_RAM_H */
