@@ -388,19 +388,14 @@ static void json_b64(GString *s, bool *first, const char *key,
     json_str(s, first, key, b64);
 }
 
-static const char *level_str(PredlogRecordLevel level)
-{
-    switch (level) {
-    case PREDLOG_RECORD_LEVEL_FULL:
-        return "full";
-    case PREDLOG_RECORD_LEVEL_SUMMARY:
-        return "summary";
-    case PREDLOG_RECORD_LEVEL_HEADER:
-        return "header";
-    }
-    return "unknown";
-}
-
+/*
+ * The names of block operations and record kinds in the JSON output are
+ * predlog-recover's own stable vocabulary, documented in
+ * docs/tools/predlog-recover.rst ("write_zeroes", "net", ...), so they
+ * are not the core's names for the same values (function names say
+ * "write-zeroes", the format says "net-packet"); levels are the core's
+ * (predlog_level_str()).
+ */
 static const char *block_op_str(uint32_t op)
 {
     switch (op) {
@@ -662,7 +657,7 @@ static void jsonl_line(Recovery *r, GString *s, const PredlogRecordView *v)
     json_u64(s, &first, "function_id", v->hdr.func_id);
     json_str(s, &first, "kind", kind ? kind : "unknown");
     json_u64(s, &first, "seq", v->hdr.seq);
-    json_str(s, &first, "level", level_str(v->hdr.level));
+    json_str(s, &first, "level", predlog_level_str(v->hdr.level));
 
     if (v->hdr.type == PREDLOG_RECORD_TYPE_SUMMARY) {
         summary_fields(s, &first, v);
@@ -863,7 +858,7 @@ static void print_table(Recovery *r)
                                PRIu64 "  %11" PRIu64 "  %10" PRIu64 "  %9"
                                PRIu64 "  %-14s  %s\n",
                                fn->id, predlog_function_kind_str(fn->kind),
-                               name_w, fn->name, level_str(fn->level),
+                               name_w, fn->name, predlog_level_str(fn->level),
                                fn->committed, fn->torn, fn->overwritten,
                                fn->summarised, fn->from_cold, by_level,
                                fo->file_name ? fo->file_name : JSONL_NAME);
@@ -930,7 +925,7 @@ static void print_json(Recovery *r)
         json_u64(s, &f, "id", fn->id);
         json_str(s, &f, "kind", predlog_function_kind_str(fn->kind));
         json_str(s, &f, "name", fn->name);
-        json_str(s, &f, "level", level_str(fn->level));
+        json_str(s, &f, "level", predlog_level_str(fn->level));
         json_u64(s, &f, "committed", fn->committed);
         json_u64(s, &f, "torn", fn->torn);
         json_u64(s, &f, "overwritten", fn->overwritten);

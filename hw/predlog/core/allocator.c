@@ -552,19 +552,16 @@ static void observe(PredlogAllocator *a, int fid, AllocFunction *f)
     f->stepped = false;
 }
 
-void predlog_allocator_refresh(PredlogAllocator *a, uint64_t now_ns,
-                               PredlogLevelChangeFn *notify, void *opaque)
+/*
+ * Gather: close every function's interval and state what it needs at each
+ * level over the horizon (a->in, in the order a->order).  Returns how
+ * many functions take part; *@hot gets the bytes their fast tiers hold.
+ */
+static unsigned refresh_gather(PredlogAllocator *a, double *hot)
 {
-    uint64_t t0 = thread_cpu_ns();
     unsigned n = 0, nf = predlog_recorder_n_functions(a->rec);
-    double capacity, total = 0, hot = 0, headroom, cold;
 
-    predlog_recorder_tick(a->rec, now_ns);
-    if (!a->cfg.predictive) {
-        goto done;
-    }
-    predlog_analyzer_tick(a->an);
-
+    *hot = 0;
     for (unsigned fid = 0; fid < nf; fid++) {
         AllocFunction *f = &a->funcs[fid];
         PredlogGranularityInput *in;
@@ -596,10 +593,20 @@ void predlog_allocator_refresh(PredlogAllocator *a, uint64_t now_ns,
             }
         }
         a->order[n++] = fid;
-        hot += f->hot_target ? f->hot_target : PREDLOG_RECORDER_MIN_BUFFER;
+        *hot += f->hot_target ? f->hot_target : PREDLOG_RECORDER_MIN_BUFFER;
     }
+    return n;
+}
 
-    capacity = MAX(0.0, (double)a->data_size - hot);
+/*
+ * Plan: the level of each of the @n functions so that their needs fit
+ * @capacity bytes; returns the bytes the plan needs.
+ */
+static double refresh_plan(PredlogAllocator *a, unsigned n, double capacity,
+                           uint64_t now_ns)
+{
+    double total = 0;
+
     predlog_granularity_plan(a->gran, a->in, n, capacity, a->out, a->why);
     for (unsigned i = 0; i < n; i++) {
         int fid = a->order[i];
@@ -620,14 +627,20 @@ void predlog_allocator_refresh(PredlogAllocator *a, uint64_t now_ns,
         total += f->need;
     }
     a->stats.plan_fill = capacity > 0 ? total / capacity : 0;
+    return total;
+}
 
-    /*
-     * Sizes: fast tiers first; the cold tiers share the rest by need.  A
-     * burst beyond forecast + the plan's headroom steps down at once.
-     */
-    headroom = a->cfg.granularity.fill_target * capacity - total;
-    cold = MAX(0.0, (double)a->data_size - hot -
-                    2.0 * a->cold_segment * n);
+/*
+ * Size: fast tiers first; the cold tiers share the rest by need.  A
+ * burst beyond forecast + the plan's headroom steps down at once.
+ */
+static void refresh_size(PredlogAllocator *a, unsigned n, double capacity,
+                         double total, double hot, uint64_t now_ns)
+{
+    double headroom = a->cfg.granularity.fill_target * capacity - total;
+    double cold = MAX(0.0, (double)a->data_size - hot -
+                           2.0 * a->cold_segment * n);
+
     for (unsigned i = 0; i < n; i++) {
         int fid = a->order[i];
         AllocFunction *f = &a->funcs[fid];
@@ -646,8 +659,14 @@ void predlog_allocator_refresh(PredlogAllocator *a, uint64_t now_ns,
             f->allowance = 0;
         }
     }
+}
 
-done:
+/* Report: every level change since the last report, to @notify. */
+static void refresh_report(PredlogAllocator *a, PredlogLevelChangeFn *notify,
+                           void *opaque)
+{
+    unsigned nf = predlog_recorder_n_functions(a->rec);
+
     for (unsigned fid = 0; fid < nf; fid++) {
         AllocFunction *f = &a->funcs[fid];
 
@@ -669,6 +688,25 @@ done:
             notify(opaque, &c);
         }
     }
+}
+
+void predlog_allocator_refresh(PredlogAllocator *a, uint64_t now_ns,
+                               PredlogLevelChangeFn *notify, void *opaque)
+{
+    uint64_t t0 = thread_cpu_ns();
+
+    predlog_recorder_tick(a->rec, now_ns);
+    if (a->cfg.predictive) {
+        double hot, capacity, total;
+        unsigned n;
+
+        predlog_analyzer_tick(a->an);
+        n = refresh_gather(a, &hot);
+        capacity = MAX(0.0, (double)a->data_size - hot);
+        total = refresh_plan(a, n, capacity, now_ns);
+        refresh_size(a, n, capacity, total, hot, now_ns);
+    }
+    refresh_report(a, notify, opaque);
     a->stats.refreshes++;
     a->stats.cpu_ns += thread_cpu_ns() - t0;
 }

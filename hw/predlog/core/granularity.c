@@ -79,19 +79,6 @@ PredlogRecordLevel predlog_level_up(PredlogRecordLevel l)
     return predlog_level_from_rank(r < 0 ? RANK_FULL : r + 1);
 }
 
-const char *predlog_level_str(PredlogRecordLevel l)
-{
-    switch (l) {
-    case PREDLOG_RECORD_LEVEL_FULL:
-        return "full";
-    case PREDLOG_RECORD_LEVEL_SUMMARY:
-        return "summary";
-    case PREDLOG_RECORD_LEVEL_HEADER:
-        return "header";
-    }
-    return "unknown";
-}
-
 const char *predlog_granularity_reason_str(PredlogGranularityReason r)
 {
     switch (r) {

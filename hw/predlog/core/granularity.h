@@ -183,8 +183,6 @@ bool predlog_granularity_overflow(uint64_t interval_bytes, double allowance,
                                   PredlogRecordLevel current,
                                   PredlogRecordLevel floor);
 
-/* "full", "summary", "header"; "unknown" for other values. */
-const char *predlog_level_str(PredlogRecordLevel l);
 /* "none", "pressure", "relief", "forced"; "unknown" for other values. */
 const char *predlog_granularity_reason_str(PredlogGranularityReason r);
 

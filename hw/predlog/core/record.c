@@ -593,3 +593,16 @@ const char *predlog_record_type_str(PredlogRecordType type)
     }
     return "unknown";
 }
+
+const char *predlog_level_str(PredlogRecordLevel level)
+{
+    switch (level) {
+    case PREDLOG_RECORD_LEVEL_FULL:
+        return "full";
+    case PREDLOG_RECORD_LEVEL_SUMMARY:
+        return "summary";
+    case PREDLOG_RECORD_LEVEL_HEADER:
+        return "header";
+    }
+    return "unknown";
+}

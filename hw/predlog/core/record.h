@@ -327,7 +327,14 @@ PredlogRecordStatus predlog_record_decode(const void *src, size_t src_len,
 size_t predlog_record_resync(const void *buf, size_t buf_len, size_t from,
                              PredlogRecordView *out);
 
+/*
+ * The core's names of the format's enums; "unknown" for other values.
+ * Levels: "full", "summary", "header" (also QAPI's PredlogLevel and
+ * predlog-recover's "level").  predlog-recover's "kind" and "op" are its
+ * own documented vocabulary (docs/tools/predlog-recover.rst).
+ */
 const char *predlog_record_status_str(PredlogRecordStatus status);
 const char *predlog_record_type_str(PredlogRecordType type);
+const char *predlog_level_str(PredlogRecordLevel level);
 
 #endif /* HW_PREDLOG_RECORD_H */

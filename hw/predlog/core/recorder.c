@@ -73,11 +73,6 @@
 /* How stale the allocator's stamp of an active buffer may get. */
 #define PREDLOG_TOUCH_INTERVAL_NS   (10 * 1000 * 1000ull)
 
-G_STATIC_ASSERT(PREDLOG_POOL_SB_OFF_NAME + PREDLOG_POOL_NAME_MAX + 1 <=
-                PREDLOG_POOL_SB_OFF_CRC);
-G_STATIC_ASSERT(PREDLOG_POOL_DIR_OFF_NAME + PREDLOG_POOL_NAME_MAX + 1 <=
-                PREDLOG_POOL_DIR_OFF_CRC);
-G_STATIC_ASSERT(PREDLOG_POOL_DIR_OFF_CRC + 4 == PREDLOG_POOL_DIR_ENTRY_SIZE);
 /* Data offsets stay aligned for the allocator and the record seals. */
 G_STATIC_ASSERT(DIR_ALIGN % PREDLOG_POOL_ALIGN == 0);
 G_STATIC_ASSERT(PREDLOG_POOL_ALIGN % PREDLOG_RECORD_ALIGN == 0);
@@ -184,35 +179,21 @@ static uint64_t wall_clock_ns(void)
 static void write_superblock(PredlogRecorder *rec,
                              const PredlogRecorderConfig *cfg)
 {
-    uint8_t *sb = rec->base;
+    PredlogPoolSuperblock sb = {
+        .pool_size = rec->size,
+        .dir_slots = rec->max_functions,
+        .data_offset = rec->data_offset,
+        .data_size = rec->data_size,
+        .policy = rec->policy,
+        .created_ns = cfg->created_ns,
+        .buffer_size = rec->policy == PREDLOG_POLICY_FIXED ? rec->slot_size
+                                                           : rec->buffer_size,
+    };
 
-    put_le64(sb + PREDLOG_POOL_SB_OFF_MAGIC, PREDLOG_POOL_MAGIC);
-    put_le32(sb + PREDLOG_POOL_SB_OFF_VERSION, PREDLOG_POOL_VERSION);
-    put_le32(sb + PREDLOG_POOL_SB_OFF_SB_SIZE, PREDLOG_POOL_SB_SIZE);
-    put_le64(sb + PREDLOG_POOL_SB_OFF_POOL_SIZE, rec->size);
-    put_le64(sb + PREDLOG_POOL_SB_OFF_DIR_OFFSET, DIR_OFFSET);
-    put_le32(sb + PREDLOG_POOL_SB_OFF_DIR_SLOTS, rec->max_functions);
-    put_le32(sb + PREDLOG_POOL_SB_OFF_DIR_ENTRY_SIZE,
-             PREDLOG_POOL_DIR_ENTRY_SIZE);
-    put_le64(sb + PREDLOG_POOL_SB_OFF_DATA_OFFSET, rec->data_offset);
-    put_le64(sb + PREDLOG_POOL_SB_OFF_DATA_SIZE, rec->data_size);
-    put_le32(sb + PREDLOG_POOL_SB_OFF_POLICY, rec->policy);
-    put_le32(sb + PREDLOG_POOL_SB_OFF_FLAGS, 0);
-    put_le64(sb + PREDLOG_POOL_SB_OFF_CREATED, cfg->created_ns);
-    put_le64(sb + PREDLOG_POOL_SB_OFF_BUFFER_SIZE,
-             rec->policy == PREDLOG_POLICY_FIXED ? rec->slot_size
-                                                 : rec->buffer_size);
     if (cfg->name) {
-        memcpy(sb + PREDLOG_POOL_SB_OFF_NAME, cfg->name, strlen(cfg->name));
+        g_strlcpy(sb.name, cfg->name, sizeof(sb.name));
     }
-    /*
-     * The superblock is written once, before anything refers to it; the
-     * fence only keeps a reader of a live mapping from seeing the CRC
-     * before the fields it covers.
-     */
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    put_le32(sb + PREDLOG_POOL_SB_OFF_CRC,
-             predlog_crc32c(0, sb, PREDLOG_POOL_SB_OFF_CRC));
+    predlog_pool_sb_write(rec->base, &sb);
 }
 
 /*
@@ -1187,31 +1168,24 @@ typedef struct AdoptFunction {
 
 static bool adopt_superblock(PredlogRecorder *rec, GError **errp)
 {
-    const uint8_t *sb = rec->base;
+    PredlogPoolSuperblock sb;
 
-    if (get_le64(sb + PREDLOG_POOL_SB_OFF_MAGIC) != PREDLOG_POOL_MAGIC ||
-        get_le32(sb + PREDLOG_POOL_SB_OFF_VERSION) != PREDLOG_POOL_VERSION ||
-        get_le32(sb + PREDLOG_POOL_SB_OFF_CRC) !=
-        predlog_crc32c(0, sb, PREDLOG_POOL_SB_OFF_CRC)) {
+    if (predlog_pool_sb_read(rec->base, rec->size, &sb, NULL)) {
         g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
                     "the region holds no valid version %u predlog pool "
                     "superblock", PREDLOG_POOL_VERSION);
         return false;
     }
-    if (get_le64(sb + PREDLOG_POOL_SB_OFF_POOL_SIZE) != rec->size ||
-        get_le32(sb + PREDLOG_POOL_SB_OFF_DIR_SLOTS) != rec->max_functions ||
-        get_le64(sb + PREDLOG_POOL_SB_OFF_DATA_OFFSET) != rec->data_offset ||
-        get_le64(sb + PREDLOG_POOL_SB_OFF_DATA_SIZE) != rec->data_size ||
-        get_le32(sb + PREDLOG_POOL_SB_OFF_POLICY) != rec->policy) {
+    if (sb.pool_size != rec->size || sb.dir_slots != rec->max_functions ||
+        sb.data_offset != rec->data_offset ||
+        sb.data_size != rec->data_size || sb.policy != rec->policy) {
         g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
                     "the pool (%" G_GUINT64_FORMAT " bytes, %" G_GUINT32_FORMAT
                     " function slots, policy %s) is not laid out like this "
                     "recorder's (%" G_GUINT64_FORMAT " bytes, %"
                     G_GUINT32_FORMAT " slots, policy %s)",
-                    get_le64(sb + PREDLOG_POOL_SB_OFF_POOL_SIZE),
-                    get_le32(sb + PREDLOG_POOL_SB_OFF_DIR_SLOTS),
-                    predlog_policy_str(get_le32(sb +
-                                                PREDLOG_POOL_SB_OFF_POLICY)),
+                    sb.pool_size, sb.dir_slots,
+                    predlog_policy_str(sb.policy),
                     rec->size, rec->max_functions,
                     predlog_policy_str(rec->policy));
         return false;
@@ -1219,39 +1193,17 @@ static bool adopt_superblock(PredlogRecorder *rec, GError **errp)
     return true;
 }
 
-static bool adopt_entry_ok(const uint8_t *e, unsigned id)
-{
-    return get_le32(e + PREDLOG_POOL_DIR_OFF_CRC) ==
-           predlog_crc32c(0, e, PREDLOG_POOL_DIR_OFF_CRC) &&
-           get_le32(e + PREDLOG_POOL_DIR_OFF_MAGIC) ==
-           PREDLOG_POOL_DIR_MAGIC &&
-           get_le16(e + PREDLOG_POOL_DIR_OFF_FUNC_ID) == id &&
-           e[PREDLOG_POOL_DIR_OFF_KIND] >= PREDLOG_FUNCTION_NET &&
-           e[PREDLOG_POOL_DIR_OFF_KIND] <= PREDLOG_FUNCTION_KIND__MAX &&
-           e[PREDLOG_POOL_DIR_OFF_LEVEL] <= PREDLOG_RECORD_LEVEL__MAX;
-}
-
 /* Read and check slot @id's directory entry into @a. */
 static bool adopt_entry(PredlogRecorder *rec, unsigned id, AdoptFunction *a,
                         bool add_missing, GError **errp)
 {
-    const uint8_t *copy[2];
-    const uint8_t *e = NULL;
+    const uint8_t *e;
     char name[PREDLOG_POOL_NAME_MAX + 1] = "";
     uint8_t want[PREDLOG_POOL_NAME_MAX + 1] = { 0 };
     RecFunction *f = &rec->funcs[id];
     uint64_t end = rec->data_offset + rec->data_size;
 
-    for (unsigned c = 0; c < 2; c++) {
-        copy[c] = rec->base + DIR_OFFSET +
-                  (2 * (uint64_t)id + c) * PREDLOG_POOL_DIR_ENTRY_SIZE;
-        if (adopt_entry_ok(copy[c], id) &&
-            (!e || get_le64(copy[c] + PREDLOG_POOL_DIR_OFF_GENERATION) >
-                   get_le64(e + PREDLOG_POOL_DIR_OFF_GENERATION))) {
-            e = copy[c];
-            a->dir_copy = c;
-        }
-    }
+    e = predlog_pool_dir_entry(rec->base + DIR_OFFSET, id, &a->dir_copy);
     if (!e) {
         return true;
     }
@@ -1558,19 +1510,6 @@ unsigned predlog_recorder_used_percent(PredlogRecorder *rec)
     return rec->data_size ? (unsigned)(ps.used * 100 / rec->data_size) : 0;
 }
 
-const char *predlog_policy_str(PredlogPolicy policy)
-{
-    switch (policy) {
-    case PREDLOG_POLICY_FIXED:
-        return "fixed";
-    case PREDLOG_POLICY_DYNAMIC:
-        return "dynamic";
-    case PREDLOG_POLICY__MAX:
-        break;
-    }
-    return "unknown";
-}
-
 const char *predlog_compression_str(PredlogCompression compression)
 {
     switch (compression) {
@@ -1580,19 +1519,6 @@ const char *predlog_compression_str(PredlogCompression compression)
         return "zstd";
     case PREDLOG_COMPRESSION__MAX:
         break;
-    }
-    return "unknown";
-}
-
-const char *predlog_function_kind_str(PredlogFunctionKind kind)
-{
-    switch (kind) {
-    case PREDLOG_FUNCTION_NET:
-        return "net";
-    case PREDLOG_FUNCTION_BLOCK:
-        return "block";
-    case PREDLOG_FUNCTION_GUEST:
-        return "guest";
     }
     return "unknown";
 }

@@ -22,54 +22,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "pool-format.h"
 #include "record.h"
 
 /*
- * Region layout (version 1), all integers little-endian:
- *
- *   [0, 4096)                superblock
- *   [4096, 4096 + D)         directory: max_functions pairs of 128-byte
- *                            entries (copy A, copy B), D rounded up to 4096
- *   [data_offset, size)      data area, handed out by the extent allocator
- *
- * Superblock (written once, when the region is formatted):
- *
- *   off  size  field
- *     0     8  magic          PREDLOG_POOL_MAGIC ("PLPOOL\0\1")
- *     8     4  version        PREDLOG_POOL_VERSION
- *    12     4  sb_size        PREDLOG_POOL_SB_SIZE
- *    16     8  pool_size      bytes of the whole region
- *    24     8  dir_offset     PREDLOG_POOL_SB_SIZE
- *    32     4  dir_slots      max_functions
- *    36     4  dir_entry_size PREDLOG_POOL_DIR_ENTRY_SIZE
- *    40     8  data_offset
- *    48     8  data_size
- *    56     4  policy         PredlogPolicy
- *    60     4  flags          zero
- *    64     8  created_ns     wall-clock time of formatting (ns since 1970)
- *    72     8  buffer_size    dynamic policy: size of a new buffer
- *    80    64  name           NUL-padded owner name (the device's id)
- *   144     -  zero up to 4092
- *  4092     4  sb_crc         CRC32C of bytes [0, 4092)
- *
- * Directory entry (function index i owns entries 2i and 2i+1; a writer
- * updates the copy with the lower generation, so the other stays intact if
- * it dies half-way; a reader takes the copy with a valid CRC and the higher
- * generation):
- *
- *   off  size  field
- *     0     4  magic          PREDLOG_POOL_DIR_MAGIC ("PLFN")
- *     4     2  func_id        == i
- *     6     1  kind           PredlogFunctionKind
- *     7     1  level          PredlogRecordLevel the function logs at now
- *     8     8  generation     1, 2, ... per function
- *    16     8  buf_offset     active buffer: region offset, 0 if none
- *    24     8  buf_size       active buffer: bytes
- *    32     8  created_ns     wall-clock time the function was added
- *    40     8  updated_ns     wall-clock time of this copy
- *    48    64  name           NUL-padded, at most 63 bytes
- *   112    12  reserved       zero
- *   124     4  crc            CRC32C of bytes [0, 124)
+ * The region is laid out as pool-format.h says.
  *
  * Buffers.  A buffer is an extent of the data area that one function
  * appends records to, back to back from its start.  A buffer is zeroed
@@ -135,59 +92,8 @@
  * record per function can be.
  */
 
-#define PREDLOG_POOL_MAGIC          0x01004c4f4f504c50ull /* "PLPOOL\0\1" */
-#define PREDLOG_POOL_VERSION        1
-#define PREDLOG_POOL_SB_SIZE        4096u
-#define PREDLOG_POOL_DIR_ENTRY_SIZE 128u
-#define PREDLOG_POOL_DIR_MAGIC      0x4e464c50u /* "PLFN" */
-#define PREDLOG_POOL_NAME_MAX       63
-
-#define PREDLOG_POOL_SB_OFF_MAGIC           0
-#define PREDLOG_POOL_SB_OFF_VERSION         8
-#define PREDLOG_POOL_SB_OFF_SB_SIZE         12
-#define PREDLOG_POOL_SB_OFF_POOL_SIZE       16
-#define PREDLOG_POOL_SB_OFF_DIR_OFFSET      24
-#define PREDLOG_POOL_SB_OFF_DIR_SLOTS       32
-#define PREDLOG_POOL_SB_OFF_DIR_ENTRY_SIZE  36
-#define PREDLOG_POOL_SB_OFF_DATA_OFFSET     40
-#define PREDLOG_POOL_SB_OFF_DATA_SIZE       48
-#define PREDLOG_POOL_SB_OFF_POLICY          56
-#define PREDLOG_POOL_SB_OFF_FLAGS           60
-#define PREDLOG_POOL_SB_OFF_CREATED         64
-#define PREDLOG_POOL_SB_OFF_BUFFER_SIZE     72
-#define PREDLOG_POOL_SB_OFF_NAME            80
-#define PREDLOG_POOL_SB_OFF_CRC             4092
-
-#define PREDLOG_POOL_DIR_OFF_MAGIC          0
-#define PREDLOG_POOL_DIR_OFF_FUNC_ID        4
-#define PREDLOG_POOL_DIR_OFF_KIND           6
-#define PREDLOG_POOL_DIR_OFF_LEVEL          7
-#define PREDLOG_POOL_DIR_OFF_GENERATION     8
-#define PREDLOG_POOL_DIR_OFF_BUF_OFFSET     16
-#define PREDLOG_POOL_DIR_OFF_BUF_SIZE       24
-#define PREDLOG_POOL_DIR_OFF_CREATED        32
-#define PREDLOG_POOL_DIR_OFF_UPDATED        40
-#define PREDLOG_POOL_DIR_OFF_NAME           48
-#define PREDLOG_POOL_DIR_OFF_CRC            124
-
-/* Limits the device validates its properties against. */
-#define PREDLOG_RECORDER_MIN_FUNCTIONS      1
-#define PREDLOG_RECORDER_MAX_FUNCTIONS      1024
 /* A buffer must hold at least this many largest records. */
 #define PREDLOG_RECORDER_MIN_BUFFER         (16u * 1024)
-
-typedef enum PredlogPolicy {
-    PREDLOG_POLICY_FIXED = 0,
-    PREDLOG_POLICY_DYNAMIC = 1,
-    PREDLOG_POLICY__MAX,
-} PredlogPolicy;
-
-typedef enum PredlogFunctionKind {
-    PREDLOG_FUNCTION_NET = 1,
-    PREDLOG_FUNCTION_BLOCK = 2,
-    PREDLOG_FUNCTION_GUEST = 3,
-    PREDLOG_FUNCTION_KIND__MAX = PREDLOG_FUNCTION_GUEST,
-} PredlogFunctionKind;
 
 typedef enum PredlogCompression {
     PREDLOG_COMPRESSION_NONE = 0,   /* no cold tier: buffers age as they are */
@@ -378,8 +284,10 @@ bool predlog_recorder_adopt(PredlogRecorder *rec, bool add_missing,
 /* Payload bytes a record of @kind keeps at PREDLOG_RECORD_LEVEL_HEADER. */
 uint32_t predlog_header_len(PredlogFunctionKind kind);
 
-const char *predlog_policy_str(PredlogPolicy policy);
+/*
+ * "none", "zstd"; "unknown" for other values.  (The names of policies
+ * and function kinds are in pool-format.h.)
+ */
 const char *predlog_compression_str(PredlogCompression compression);
-const char *predlog_function_kind_str(PredlogFunctionKind kind);
 
 #endif /* HW_PREDLOG_RECORDER_H */

@@ -67,115 +67,27 @@ static void copy_name(char *dst, const uint8_t *src)
 
 static bool check_superblock(PredlogImage *img, GError **errp)
 {
-    const uint8_t *sb = img->base;
-    uint32_t version, crc, want_crc, sb_size, entry_size, policy, flags;
-    uint64_t dir_offset, dir_end;
+    static const PredlogRecoveryError code[] = {
+        [PREDLOG_POOL_SB_NOT_A_POOL] = PREDLOG_RECOVERY_ERROR_NOT_A_POOL,
+        [PREDLOG_POOL_SB_TRUNCATED] = PREDLOG_RECOVERY_ERROR_TRUNCATED,
+        [PREDLOG_POOL_SB_VERSION] = PREDLOG_RECOVERY_ERROR_VERSION,
+        [PREDLOG_POOL_SB_CORRUPT] = PREDLOG_RECOVERY_ERROR_CORRUPT,
+    };
+    PredlogPoolSuperblock sb;
+    g_autofree char *msg = NULL;
+    PredlogPoolSbError why = predlog_pool_sb_read(img->base, img->len, &sb,
+                                                  &msg);
 
-    if (img->len < 8 || get_le64(sb) != PREDLOG_POOL_MAGIC) {
-        if (img->len < 8) {
-            g_set_error(errp, PREDLOG_RECOVERY_ERROR,
-                        PREDLOG_RECOVERY_ERROR_NOT_A_POOL,
-                        "not a predlog pool (%zu bytes, too short for the "
-                        "magic)", img->len);
-        } else {
-            g_set_error(errp, PREDLOG_RECOVERY_ERROR,
-                        PREDLOG_RECOVERY_ERROR_NOT_A_POOL,
-                        "not a predlog pool (bad magic)");
-        }
+    if (why) {
+        g_set_error_literal(errp, PREDLOG_RECOVERY_ERROR, code[why], msg);
         return false;
     }
-    if (img->len < PREDLOG_POOL_SB_OFF_VERSION + 4) {
-        g_set_error(errp, PREDLOG_RECOVERY_ERROR,
-                    PREDLOG_RECOVERY_ERROR_TRUNCATED,
-                    "predlog pool image is truncated: %zu bytes, less than "
-                    "its %u-byte superblock", img->len,
-                    PREDLOG_POOL_SB_SIZE);
-        return false;
-    }
-    /* Before the CRC: another version may checksum differently. */
-    version = get_le32(sb + PREDLOG_POOL_SB_OFF_VERSION);
-    if (version != PREDLOG_POOL_VERSION) {
-        g_set_error(errp, PREDLOG_RECOVERY_ERROR,
-                    PREDLOG_RECOVERY_ERROR_VERSION,
-                    "predlog pool version %" G_GUINT32_FORMAT " is not "
-                    "supported; this reader knows version %u",
-                    version, PREDLOG_POOL_VERSION);
-        return false;
-    }
-    if (img->len < PREDLOG_POOL_SB_SIZE) {
-        g_set_error(errp, PREDLOG_RECOVERY_ERROR,
-                    PREDLOG_RECOVERY_ERROR_TRUNCATED,
-                    "predlog pool image is truncated: %zu bytes, less than "
-                    "its %u-byte superblock", img->len,
-                    PREDLOG_POOL_SB_SIZE);
-        return false;
-    }
-    crc = get_le32(sb + PREDLOG_POOL_SB_OFF_CRC);
-    want_crc = predlog_crc32c(0, sb, PREDLOG_POOL_SB_OFF_CRC);
-    if (crc != want_crc) {
-        g_set_error(errp, PREDLOG_RECOVERY_ERROR,
-                    PREDLOG_RECOVERY_ERROR_CORRUPT,
-                    "predlog pool superblock is corrupt: checksum 0x%08"
-                    PRIx32 " stored, 0x%08" PRIx32 " computed",
-                    crc, want_crc);
-        return false;
-    }
-
-    sb_size = get_le32(sb + PREDLOG_POOL_SB_OFF_SB_SIZE);
-    entry_size = get_le32(sb + PREDLOG_POOL_SB_OFF_DIR_ENTRY_SIZE);
-    policy = get_le32(sb + PREDLOG_POOL_SB_OFF_POLICY);
-    flags = get_le32(sb + PREDLOG_POOL_SB_OFF_FLAGS);
-    dir_offset = get_le64(sb + PREDLOG_POOL_SB_OFF_DIR_OFFSET);
-    img->pool_size = get_le64(sb + PREDLOG_POOL_SB_OFF_POOL_SIZE);
-    img->dir_slots = get_le32(sb + PREDLOG_POOL_SB_OFF_DIR_SLOTS);
-    img->data_offset = get_le64(sb + PREDLOG_POOL_SB_OFF_DATA_OFFSET);
-    img->data_size = get_le64(sb + PREDLOG_POOL_SB_OFF_DATA_SIZE);
-    img->created_ns = get_le64(sb + PREDLOG_POOL_SB_OFF_CREATED);
-    copy_name(img->name, sb + PREDLOG_POOL_SB_OFF_NAME);
-
-#define SB_CORRUPT(...) \
-    do { \
-        g_set_error(errp, PREDLOG_RECOVERY_ERROR, \
-                    PREDLOG_RECOVERY_ERROR_CORRUPT, \
-                    "predlog pool superblock is corrupt: " __VA_ARGS__); \
-        return false; \
-    } while (0)
-
-    if (sb_size != PREDLOG_POOL_SB_SIZE) {
-        SB_CORRUPT("superblock size %" G_GUINT32_FORMAT ", expected %u",
-                   sb_size, PREDLOG_POOL_SB_SIZE);
-    }
-    if (entry_size != PREDLOG_POOL_DIR_ENTRY_SIZE) {
-        SB_CORRUPT("directory entry size %" G_GUINT32_FORMAT
-                   ", expected %u", entry_size, PREDLOG_POOL_DIR_ENTRY_SIZE);
-    }
-    if (dir_offset != PREDLOG_POOL_SB_SIZE) {
-        SB_CORRUPT("directory offset %" PRIu64 ", expected %u",
-                   dir_offset, PREDLOG_POOL_SB_SIZE);
-    }
-    if (img->dir_slots < PREDLOG_RECORDER_MIN_FUNCTIONS ||
-        img->dir_slots > PREDLOG_RECORDER_MAX_FUNCTIONS) {
-        SB_CORRUPT("%" G_GUINT32_FORMAT " directory slots, expected %u "
-                   "to %u", img->dir_slots, PREDLOG_RECORDER_MIN_FUNCTIONS,
-                   PREDLOG_RECORDER_MAX_FUNCTIONS);
-    }
-    if (policy >= PREDLOG_POLICY__MAX) {
-        SB_CORRUPT("unknown policy %" G_GUINT32_FORMAT, policy);
-    }
-    if (flags) {
-        SB_CORRUPT("unknown flags 0x%" PRIx32, flags);
-    }
-    dir_end = dir_offset + (uint64_t)img->dir_slots * 2 * entry_size;
-    if (img->data_offset < dir_end ||
-        img->data_offset > img->pool_size ||
-        img->data_size > img->pool_size - img->data_offset) {
-        SB_CORRUPT("directory [%" PRIu64 ", %" PRIu64 ") and data area [%"
-                   PRIu64 ", +%" PRIu64 ") do not fit a pool of %" PRIu64
-                   " bytes", dir_offset, dir_end, img->data_offset,
-                   img->data_size, img->pool_size);
-    }
-#undef SB_CORRUPT
-
+    img->pool_size = sb.pool_size;
+    img->dir_slots = sb.dir_slots;
+    img->data_offset = sb.data_offset;
+    img->data_size = sb.data_size;
+    img->created_ns = sb.created_ns;
+    copy_name(img->name, (const uint8_t *)sb.name);
     if (img->pool_size > img->len) {
         g_set_error(errp, PREDLOG_RECOVERY_ERROR,
                     PREDLOG_RECOVERY_ERROR_TRUNCATED,
@@ -184,21 +96,8 @@ static bool check_superblock(PredlogImage *img, GError **errp)
                     img->pool_size, img->len);
         return false;
     }
-    img->policy = policy;
+    img->policy = sb.policy;
     return true;
-}
-
-/* Whether directory entry copy @e is complete and belongs to slot @id. */
-static bool dir_entry_ok(const uint8_t *e, uint32_t id)
-{
-    return get_le32(e + PREDLOG_POOL_DIR_OFF_CRC) ==
-           predlog_crc32c(0, e, PREDLOG_POOL_DIR_OFF_CRC) &&
-           get_le32(e + PREDLOG_POOL_DIR_OFF_MAGIC) ==
-           PREDLOG_POOL_DIR_MAGIC &&
-           get_le16(e + PREDLOG_POOL_DIR_OFF_FUNC_ID) == id &&
-           e[PREDLOG_POOL_DIR_OFF_KIND] >= PREDLOG_FUNCTION_NET &&
-           e[PREDLOG_POOL_DIR_OFF_KIND] <= PREDLOG_FUNCTION_KIND__MAX &&
-           e[PREDLOG_POOL_DIR_OFF_LEVEL] <= PREDLOG_RECORD_LEVEL__MAX;
 }
 
 static void read_directory(PredlogImage *img)
@@ -208,20 +107,9 @@ static void read_directory(PredlogImage *img)
     img->funcs = g_array_new(false, true, sizeof(PredlogImageFunction));
     img->index_of = g_new(int, img->dir_slots);
     for (uint32_t id = 0; id < img->dir_slots; id++) {
-        const uint8_t *a = dir + 2 * (uint64_t)id *
-                           PREDLOG_POOL_DIR_ENTRY_SIZE;
-        const uint8_t *b = a + PREDLOG_POOL_DIR_ENTRY_SIZE;
-        const uint8_t *e = NULL;
+        const uint8_t *e = predlog_pool_dir_entry(dir, id, NULL);
         PredlogImageFunction f = { 0 };
 
-        if (dir_entry_ok(a, id)) {
-            e = a;
-        }
-        if (dir_entry_ok(b, id) &&
-            (!e || get_le64(b + PREDLOG_POOL_DIR_OFF_GENERATION) >
-                   get_le64(a + PREDLOG_POOL_DIR_OFF_GENERATION))) {
-            e = b;
-        }
         img->index_of[id] = -1;
         if (!e) {
             continue;
@@ -454,23 +342,10 @@ static uint64_t seqs_covered(const PredlogRecordView *v)
     return sum.records;
 }
 
-GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
+/* Reset: the per-function counts a scan fills in. */
+static void scan_reset(PredlogImage *img)
 {
-    const uint8_t *area = img->base + img->data_offset;
-    size_t area_len = img->data_size;
-    unsigned n_funcs = img->funcs->len;
-    g_autofree ScanFunction *sf = g_new0(ScanFunction, n_funcs);
-    g_autofree ScanKey *keys = NULL;
-    g_autoptr(GArray) found = g_array_new(false, false,
-                                          sizeof(PredlogRecoveredRecord));
-    PredlogRecoveryTotals t = { 0 };
-    GArray *out;
-    size_t pos = 0, n, kept;
-    uint32_t prev_func = 0;
-    uint64_t prev_seq = 0;
-    bool prev_in_chunk = false;
-
-    for (unsigned i = 0; i < n_funcs; i++) {
+    for (unsigned i = 0; i < img->funcs->len; i++) {
         PredlogImageFunction *f = &g_array_index(img->funcs,
                                                  PredlogImageFunction, i);
 
@@ -478,15 +353,27 @@ GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
         f->summarised = f->from_cold = 0;
         memset(f->by_level, 0, sizeof(f->by_level));
     }
+}
 
-    /*
-     * Walk the data area: step over VALID records, resynchronise on
-     * anything else.  Stepping over a VALID record's bytes never skips a
-     * committed one: a record written inside them would have changed
-     * them, and the outer record would no longer decode VALID.
-     */
+/*
+ * Walk the data area: step over VALID records, resynchronise on anything
+ * else.  Stepping over a VALID record's bytes never skips a committed
+ * one: a record written inside them would have changed them, and the
+ * outer record would no longer decode VALID.  Every record found (those
+ * in chunks unpacked) is appended to @found; @sf gets each function's
+ * newest record inside its active buffer.
+ */
+static void scan_walk(PredlogImage *img, ScanFunction *sf, GArray *found,
+                      PredlogRecoveryTotals *t)
+{
+    const uint8_t *area = img->base + img->data_offset;
+    size_t area_len = img->data_size;
+    size_t pos = 0;
+
     while (pos < area_len) {
         PredlogRecoveredRecord r = { 0 };
+        const PredlogImageFunction *f;
+        uint64_t end;
         int idx;
 
         if (predlog_record_decode(area + pos, area_len - pos, &r.view) !=
@@ -502,40 +389,46 @@ GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
         idx = r.view.hdr.func_id < img->dir_slots ?
               img->index_of[r.view.hdr.func_id] : -1;
         if (idx < 0) {
-            t.orphaned++;
+            t->orphaned++;
             continue;
         }
         if (r.view.hdr.type == PREDLOG_RECORD_TYPE_CHUNK) {
-            t.chunks++;
+            t->chunks++;
             if (!unpack_chunk(img, &r, found)) {
-                t.bad_chunks++;
+                t->bad_chunks++;
             }
             continue;
         }
         g_array_append_val(found, r);
 
         /* The newest record inside the active buffer ends at its head. */
-        {
-            const PredlogImageFunction *f =
-                &g_array_index(img->funcs, PredlogImageFunction, idx);
-            uint64_t end = r.offset + r.view.size;
-
-            if (r.offset >= f->buf_offset &&
-                end - f->buf_offset <= f->buf_size &&
-                (!sf[idx].have_head || r.view.hdr.seq > sf[idx].head_seq)) {
-                sf[idx].have_head = true;
-                sf[idx].head_seq = r.view.hdr.seq;
-                sf[idx].head = end;
-            }
+        f = &g_array_index(img->funcs, PredlogImageFunction, idx);
+        end = r.offset + r.view.size;
+        if (r.offset >= f->buf_offset &&
+            end - f->buf_offset <= f->buf_size &&
+            (!sf[idx].have_head || r.view.hdr.seq > sf[idx].head_seq)) {
+            sf[idx].have_head = true;
+            sf[idx].head_seq = r.view.hdr.seq;
+            sf[idx].head = end;
         }
     }
+}
 
-    /*
-     * Deduplicate by (function, seq), keeping the lowest offset (of a
-     * chunk, for a record found in one).
-     */
-    n = found->len;
-    keys = g_new(ScanKey, MAX(n, 1));
+/*
+ * Deduplicate @found by (function, seq), keeping the lowest offset (of a
+ * chunk, for a record found in one), count each function's records, and
+ * return them in output order: (timestamp, function, seq).
+ */
+static GArray *scan_dedup(PredlogImage *img, ScanFunction *sf, GArray *found,
+                          PredlogRecoveryTotals *t)
+{
+    size_t n = found->len, kept = 0;
+    g_autofree ScanKey *keys = g_new(ScanKey, MAX(n, 1));
+    uint32_t prev_func = 0;
+    uint64_t prev_seq = 0;
+    bool prev_in_chunk = false;
+    GArray *out;
+
     for (size_t i = 0; i < n; i++) {
         const PredlogRecoveredRecord *r =
             &g_array_index(found, PredlogRecoveredRecord, i);
@@ -546,7 +439,6 @@ GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
         keys[i].idx = i;
     }
     qsort(keys, n, sizeof(*keys), cmp_key);
-    kept = 0;
     for (size_t i = 0; i < n; i++) {
         ScanKey k = keys[i];
         const PredlogRecoveredRecord *r;
@@ -557,7 +449,7 @@ GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
         if (i > 0 && k.func == prev_func && k.k2 == prev_seq) {
             /* A fast-tier copy of a record aged into a chunk is normal. */
             if (!r->in_chunk && !prev_in_chunk) {
-                t.duplicates++;
+                t->duplicates++;
             }
             prev_in_chunk |= r->in_chunk;
             continue;
@@ -595,8 +487,14 @@ GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
         g_array_append_val(out, g_array_index(found, PredlogRecoveredRecord,
                                               keys[i].idx));
     }
+    return out;
+}
 
-    for (unsigned i = 0; i < n_funcs; i++) {
+/* Totals: what each function lost, and the sums over all of them. */
+static void scan_totals(PredlogImage *img, const ScanFunction *sf,
+                        PredlogRecoveryTotals *t)
+{
+    for (unsigned i = 0; i < img->funcs->len; i++) {
         PredlogImageFunction *f = &g_array_index(img->funcs,
                                                  PredlogImageFunction, i);
         /* seq 0 is never written, but is not in [1, max_seq] either. */
@@ -604,12 +502,26 @@ GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
 
         f->overwritten = f->max_seq - numbered;
         f->torn = active_buffer_torn(img, f, &sf[i]) ? 1 : 0;
-        t.committed += f->committed;
-        t.torn += f->torn;
-        t.overwritten += f->overwritten;
-        t.summarised += f->summarised;
-        t.from_cold += f->from_cold;
+        t->committed += f->committed;
+        t->torn += f->torn;
+        t->overwritten += f->overwritten;
+        t->summarised += f->summarised;
+        t->from_cold += f->from_cold;
     }
+}
+
+GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
+{
+    g_autofree ScanFunction *sf = g_new0(ScanFunction, img->funcs->len);
+    g_autoptr(GArray) found = g_array_new(false, false,
+                                          sizeof(PredlogRecoveredRecord));
+    PredlogRecoveryTotals t = { 0 };
+    GArray *out;
+
+    scan_reset(img);
+    scan_walk(img, sf, found, &t);
+    out = scan_dedup(img, sf, found, &t);
+    scan_totals(img, sf, &t);
     if (totals) {
         *totals = t;
     }

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * predlog: the pool format -- superblock, directory, and their checks
+ *
+ * The one definition of the on-pool layout that the recorder writes
+ * (recorder.c), adopts on an incoming migration (recorder.c) and reads
+ * back after a crash (recovery.c, predlog-recover).  What a reader may
+ * trust of a superblock or a directory entry is decided here, once.
+ *
+ * Copyright (c) 2026 The predlog authors
+ */
+
+#ifndef HW_PREDLOG_POOL_FORMAT_H
+#define HW_PREDLOG_POOL_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Region layout (version 1), all integers little-endian:
+ *
+ *   [0, 4096)                superblock
+ *   [4096, 4096 + D)         directory: max_functions pairs of 128-byte
+ *                            entries (copy A, copy B), D rounded up to 4096
+ *   [data_offset, size)      data area, handed out by the extent allocator
+ *
+ * Superblock (written once, when the region is formatted):
+ *
+ *   off  size  field
+ *     0     8  magic          PREDLOG_POOL_MAGIC ("PLPOOL\0\1")
+ *     8     4  version        PREDLOG_POOL_VERSION
+ *    12     4  sb_size        PREDLOG_POOL_SB_SIZE
+ *    16     8  pool_size      bytes of the whole region
+ *    24     8  dir_offset     PREDLOG_POOL_SB_SIZE
+ *    32     4  dir_slots      max_functions
+ *    36     4  dir_entry_size PREDLOG_POOL_DIR_ENTRY_SIZE
+ *    40     8  data_offset
+ *    48     8  data_size
+ *    56     4  policy         PredlogPolicy
+ *    60     4  flags          zero
+ *    64     8  created_ns     wall-clock time of formatting (ns since 1970)
+ *    72     8  buffer_size    dynamic policy: size of a new buffer
+ *    80    64  name           NUL-padded owner name (the device's id)
+ *   144     -  zero up to 4092
+ *  4092     4  sb_crc         CRC32C of bytes [0, 4092)
+ *
+ * Directory entry (function index i owns entries 2i and 2i+1; a writer
+ * updates the copy with the lower generation, so the other stays intact if
+ * it dies half-way; a reader takes the copy with a valid CRC and the higher
+ * generation):
+ *
+ *   off  size  field
+ *     0     4  magic          PREDLOG_POOL_DIR_MAGIC ("PLFN")
+ *     4     2  func_id        == i
+ *     6     1  kind           PredlogFunctionKind
+ *     7     1  level          PredlogRecordLevel the function logs at now
+ *     8     8  generation     1, 2, ... per function
+ *    16     8  buf_offset     active buffer: region offset, 0 if none
+ *    24     8  buf_size       active buffer: bytes
+ *    32     8  created_ns     wall-clock time the function was added
+ *    40     8  updated_ns     wall-clock time of this copy
+ *    48    64  name           NUL-padded, at most 63 bytes
+ *   112    12  reserved       zero
+ *   124     4  crc            CRC32C of bytes [0, 124)
+ */
+
+#define PREDLOG_POOL_MAGIC          0x01004c4f4f504c50ull /* "PLPOOL\0\1" */
+#define PREDLOG_POOL_VERSION        1
+#define PREDLOG_POOL_SB_SIZE        4096u
+#define PREDLOG_POOL_DIR_ENTRY_SIZE 128u
+#define PREDLOG_POOL_DIR_MAGIC      0x4e464c50u /* "PLFN" */
+#define PREDLOG_POOL_NAME_MAX       63
+
+#define PREDLOG_POOL_SB_OFF_MAGIC           0
+#define PREDLOG_POOL_SB_OFF_VERSION         8
+#define PREDLOG_POOL_SB_OFF_SB_SIZE         12
+#define PREDLOG_POOL_SB_OFF_POOL_SIZE       16
+#define PREDLOG_POOL_SB_OFF_DIR_OFFSET      24
+#define PREDLOG_POOL_SB_OFF_DIR_SLOTS       32
+#define PREDLOG_POOL_SB_OFF_DIR_ENTRY_SIZE  36
+#define PREDLOG_POOL_SB_OFF_DATA_OFFSET     40
+#define PREDLOG_POOL_SB_OFF_DATA_SIZE       48
+#define PREDLOG_POOL_SB_OFF_POLICY          56
+#define PREDLOG_POOL_SB_OFF_FLAGS           60
+#define PREDLOG_POOL_SB_OFF_CREATED         64
+#define PREDLOG_POOL_SB_OFF_BUFFER_SIZE     72
+#define PREDLOG_POOL_SB_OFF_NAME            80
+#define PREDLOG_POOL_SB_OFF_CRC             4092
+
+#define PREDLOG_POOL_DIR_OFF_MAGIC          0
+#define PREDLOG_POOL_DIR_OFF_FUNC_ID        4
+#define PREDLOG_POOL_DIR_OFF_KIND           6
+#define PREDLOG_POOL_DIR_OFF_LEVEL          7
+#define PREDLOG_POOL_DIR_OFF_GENERATION     8
+#define PREDLOG_POOL_DIR_OFF_BUF_OFFSET     16
+#define PREDLOG_POOL_DIR_OFF_BUF_SIZE       24
+#define PREDLOG_POOL_DIR_OFF_CREATED        32
+#define PREDLOG_POOL_DIR_OFF_UPDATED        40
+#define PREDLOG_POOL_DIR_OFF_NAME           48
+#define PREDLOG_POOL_DIR_OFF_CRC            124
+
+/* Limits the device validates its properties against. */
+#define PREDLOG_RECORDER_MIN_FUNCTIONS      1
+#define PREDLOG_RECORDER_MAX_FUNCTIONS      1024
+
+typedef enum PredlogPolicy {
+    PREDLOG_POLICY_FIXED = 0,
+    PREDLOG_POLICY_DYNAMIC = 1,
+    PREDLOG_POLICY__MAX,
+} PredlogPolicy;
+
+typedef enum PredlogFunctionKind {
+    PREDLOG_FUNCTION_NET = 1,
+    PREDLOG_FUNCTION_BLOCK = 2,
+    PREDLOG_FUNCTION_GUEST = 3,
+    PREDLOG_FUNCTION_KIND__MAX = PREDLOG_FUNCTION_GUEST,
+} PredlogFunctionKind;
+
+/* The superblock's fields, as written and as read back. */
+typedef struct PredlogPoolSuperblock {
+    uint64_t pool_size;
+    uint32_t dir_slots;
+    uint64_t data_offset;
+    uint64_t data_size;
+    uint32_t policy;            /* PredlogPolicy */
+    uint64_t created_ns;
+    uint64_t buffer_size;
+    char name[PREDLOG_POOL_NAME_MAX + 1];
+} PredlogPoolSuperblock;
+
+/* Why predlog_pool_sb_read() refused a superblock. */
+typedef enum PredlogPoolSbError {
+    PREDLOG_POOL_SB_OK = 0,
+    PREDLOG_POOL_SB_NOT_A_POOL,     /* no magic */
+    PREDLOG_POOL_SB_TRUNCATED,      /* shorter than its superblock */
+    PREDLOG_POOL_SB_VERSION,        /* another version of the format */
+    PREDLOG_POOL_SB_CORRUPT,        /* bad CRC, or fields no writer writes */
+} PredlogPoolSbError;
+
+/* Format the superblock of @sb (PREDLOG_POOL_SB_SIZE bytes) from @in. */
+void predlog_pool_sb_write(uint8_t *sb, const PredlogPoolSuperblock *in);
+
+/*
+ * Read the superblock at the start of @len bytes at @image into @out and
+ * check it: magic, version, CRC, and fields that a writer of this version
+ * can have written (sizes, slot count, policy, flags, a directory and a
+ * data area inside pool_size).  pool_size itself is not checked against
+ * @len: the caller decides whether a shorter image will do.  On failure
+ * returns why, with *@msg (if non-NULL) set to a message for the user
+ * (g_free() it).
+ */
+PredlogPoolSbError predlog_pool_sb_read(const uint8_t *image, size_t len,
+                                        PredlogPoolSuperblock *out,
+                                        char **msg);
+
+/*
+ * Whether directory entry copy @e is complete (CRC, magic) and belongs
+ * to slot @id with a kind and a level this version knows.
+ */
+bool predlog_pool_dir_entry_ok(const uint8_t *e, uint32_t id);
+
+/*
+ * Slot @id's current directory entry among its two copies at @dir (the
+ * directory's start): the intact one, or the one with the higher
+ * generation if both are; NULL if neither is.  *@copy (if non-NULL) gets
+ * 0 or 1, which copy it is.
+ */
+const uint8_t *predlog_pool_dir_entry(const uint8_t *dir, uint32_t id,
+                                      unsigned *copy);
+
+/* "fixed", "dynamic"; "unknown" for other values. */
+const char *predlog_policy_str(PredlogPolicy policy);
+/* "net", "block", "guest"; "unknown" for other values. */
+const char *predlog_function_kind_str(PredlogFunctionKind kind);
+
+#endif /* HW_PREDLOG_POOL_FORMAT_H */
