@@ -274,7 +274,7 @@ int predlog_backend_post_load(PredlogState *s, Error **errp)
 
     qemu_mutex_lock(&s->lock);
     ok = predlog_recorder_adopt(s->recorder,
-                                s->policy_val == PREDLOG_POOL_POLICY_PREDICTIVE,
+                                s->policy == PREDLOG_POOL_POLICY_PREDICTIVE,
                                 &err) &&
          predlog_allocator_adopt(s->allocator, &err);
     qemu_mutex_unlock(&s->lock);
@@ -349,50 +349,15 @@ static void predlog_backend_unmap(PredlogState *s)
     s->pool_base = NULL;
 }
 
-bool predlog_backend_realize(PredlogState *s, Error **errp)
+/*
+ * Every property on its own and against the others, before anything is
+ * mapped: a bad value fails startup with what to change.  (The enum
+ * properties were checked when they were set.)
+ */
+static bool predlog_backend_check_properties(PredlogState *s, Error **errp)
 {
-    ERRP_GUARD();
-    g_autoptr(GError) err = NULL;
-    PredlogRecorderConfig cfg = { 0 };
-    PredlogAllocatorConfig acfg;
     uint64_t need;
-    int policy, forecaster;
 
-    policy = qapi_enum_parse(&PredlogPoolPolicy_lookup, s->policy, -1, NULL);
-    if (policy < 0) {
-        error_setg(errp, "predlog: policy '%s' is not known", s->policy);
-        error_append_hint(errp, "Use policy=predictive (buffers and detail "
-                          "by forecast), policy=dynamic (buffers as "
-                          "functions need them) or policy=fixed (equal "
-                          "circular buffers).\n");
-        return false;
-    }
-    s->policy_val = policy;
-    if (strcmp(s->compression, "zstd") && strcmp(s->compression, "none")) {
-        error_setg(errp, "predlog: compression '%s' is not known",
-                   s->compression);
-        error_append_hint(errp, "Use compression=zstd (a compressed cold "
-                          "tier) or compression=none.\n");
-        return false;
-    }
-    forecaster = qapi_enum_parse(&PredlogForecastMethod_lookup, s->forecaster,
-                                 -1, NULL);
-    if (forecaster < 0) {
-        error_setg(errp, "predlog: forecaster '%s' is not known",
-                   s->forecaster);
-        error_append_hint(errp, "Use auto, naive, ewma, holt, "
-                          "holt-winters, ar or tree.\n");
-        return false;
-    }
-    if (strcmp(s->min_level, "summary") && strcmp(s->min_level, "header")) {
-        error_setg(errp, "predlog: min-level '%s' is not known",
-                   s->min_level);
-        error_append_hint(errp, "Use min-level=summary (a burst may reduce "
-                          "records to per-interval aggregates) or "
-                          "min-level=header (every record keeps at least "
-                          "its headers).\n");
-        return false;
-    }
     if (s->refresh_ms < 10 || s->refresh_ms > 60000) {
         error_setg(errp, "predlog: refresh-ms=%" PRIu32 " is out of range",
                    s->refresh_ms);
@@ -436,7 +401,7 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
     }
     /* every buffer must hold at least a few records of the largest size */
     need = 4 * predlog_record_size(s->snaplen);
-    if (s->policy_val != PREDLOG_POOL_POLICY_FIXED &&
+    if (s->policy != PREDLOG_POOL_POLICY_FIXED &&
         s->buffer_size < MAX(need, PREDLOG_RECORDER_MIN_BUFFER)) {
         error_setg(errp, "predlog: buffer-size=%" PRIu64 " is too small for "
                    "snaplen=%" PRIu32, s->buffer_size, s->snaplen);
@@ -446,13 +411,25 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
                           MAX(need, PREDLOG_RECORDER_MIN_BUFFER));
         return false;
     }
+    return true;
+}
 
-    if (!predlog_backend_map(s, errp)) {
+bool predlog_backend_realize(PredlogState *s, Error **errp)
+{
+    ERRP_GUARD();
+    g_autoptr(GError) err = NULL;
+    PredlogRecorderConfig cfg = { 0 };
+    PredlogAllocatorConfig acfg;
+    uint64_t need;
+
+    if (!predlog_backend_check_properties(s, errp) ||
+        !predlog_backend_map(s, errp)) {
         return false;
     }
+    need = 4 * predlog_record_size(s->snaplen);
 
     /* checked before formatting, so a refused start leaves the file alone */
-    if (s->policy_val == PREDLOG_POOL_POLICY_FIXED &&
+    if (s->policy == PREDLOG_POOL_POLICY_FIXED &&
         s->pool_bytes / s->max_functions < need) {
         error_setg(errp, "predlog: a fixed buffer of ~%" PRIu64 " bytes "
                    "(pool / max-functions) is too small for snaplen=%"
@@ -463,12 +440,12 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
         return false;
     }
 
-    cfg.policy = s->policy_val == PREDLOG_POOL_POLICY_FIXED ?
+    cfg.policy = s->policy == PREDLOG_POOL_POLICY_FIXED ?
                  PREDLOG_POLICY_FIXED : PREDLOG_POLICY_DYNAMIC;
     cfg.max_functions = s->max_functions;
     cfg.buffer_size = s->buffer_size;
-    cfg.compression = strcmp(s->compression, "zstd") ?
-                      PREDLOG_COMPRESSION_NONE : PREDLOG_COMPRESSION_ZSTD;
+    cfg.compression = s->compression == PREDLOG_COMPRESSION_METHOD_ZSTD ?
+                      PREDLOG_COMPRESSION_ZSTD : PREDLOG_COMPRESSION_NONE;
     cfg.created_ns = qemu_clock_get_ns(QEMU_CLOCK_HOST);
     cfg.name = predlog_id(s);
     s->recorder = predlog_recorder_new(s->pool_base, s->pool_bytes, &cfg,
@@ -482,12 +459,13 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
         return false;
     }
     predlog_allocator_config_default(&acfg);
-    acfg.predictive = s->policy_val == PREDLOG_POOL_POLICY_PREDICTIVE;
+    acfg.predictive = s->policy == PREDLOG_POOL_POLICY_PREDICTIVE;
     acfg.refresh_ms = s->refresh_ms;
     acfg.horizon_s = s->horizon;
-    acfg.model = forecaster;
-    acfg.floor = strcmp(s->min_level, "header") ?
-                 PREDLOG_RECORD_LEVEL_SUMMARY : PREDLOG_RECORD_LEVEL_HEADER;
+    /* PredlogForecastMethod is the core's model, value for value */
+    acfg.model = (PredlogForecastModel)s->forecaster;
+    acfg.floor = s->min_level == PREDLOG_MIN_LEVEL_HEADER ?
+                 PREDLOG_RECORD_LEVEL_HEADER : PREDLOG_RECORD_LEVEL_SUMMARY;
     s->allocator = predlog_allocator_new(s->recorder, &acfg, &err);
     g_assert(s->allocator);     /* the configuration was checked above */
     s->level_changes = g_array_new(false, false,

@@ -17,6 +17,24 @@
 #include "predlog.h"
 #include "predlog-regs.h"
 
+/*
+ * The monitor hands the core's levels and forecasting models to QAPI (and
+ * back) by value: the two enums must agree, value for value.
+ */
+QEMU_BUILD_BUG_ON((int)PREDLOG_LEVEL_FULL != PREDLOG_RECORD_LEVEL_FULL);
+QEMU_BUILD_BUG_ON((int)PREDLOG_LEVEL_SUMMARY != PREDLOG_RECORD_LEVEL_SUMMARY);
+QEMU_BUILD_BUG_ON((int)PREDLOG_LEVEL_HEADER != PREDLOG_RECORD_LEVEL_HEADER);
+QEMU_BUILD_BUG_ON((int)PREDLOG_LEVEL__MAX != PREDLOG_RECORD_LEVEL__MAX + 1);
+QEMU_BUILD_BUG_ON((int)PREDLOG_FORECAST_METHOD_AUTO != PREDLOG_FORECAST_AUTO);
+QEMU_BUILD_BUG_ON((int)PREDLOG_FORECAST_METHOD_NAIVE != PREDLOG_FORECAST_NAIVE);
+QEMU_BUILD_BUG_ON((int)PREDLOG_FORECAST_METHOD_EWMA != PREDLOG_FORECAST_EWMA);
+QEMU_BUILD_BUG_ON((int)PREDLOG_FORECAST_METHOD_HOLT != PREDLOG_FORECAST_HOLT);
+QEMU_BUILD_BUG_ON((int)PREDLOG_FORECAST_METHOD_HOLT_WINTERS !=
+                  PREDLOG_FORECAST_HOLT_WINTERS);
+QEMU_BUILD_BUG_ON((int)PREDLOG_FORECAST_METHOD_AR != PREDLOG_FORECAST_AR);
+QEMU_BUILD_BUG_ON((int)PREDLOG_FORECAST_METHOD_TREE != PREDLOG_FORECAST_TREE);
+QEMU_BUILD_BUG_ON((int)PREDLOG_FORECAST_METHOD__MAX != PREDLOG_FORECAST__MAX);
+
 static PredlogFunctionType predlog_function_type(PredlogFunctionKind kind)
 {
     switch (kind) {
@@ -56,7 +74,7 @@ static void predlog_pool_info_fill(PredlogState *s, PredlogInfo *info)
     PredlogAllocatorStats as;
     unsigned i, n;
 
-    pool->policy = s->policy_val;
+    pool->policy = s->policy;
     pool->persistent = s->pool_persistent;
     if (s->memdev) {
         pool->memdev = host_memory_backend_get_name(s->memdev);
@@ -108,7 +126,7 @@ static void predlog_pool_info_fill(PredlogState *s, PredlogInfo *info)
         fi->compression = fs.chunk_in ? (double)fs.chunk_out / fs.chunk_in
                                       : 1.0;
         fi->lost_laps = fs.lost_laps;
-        if (s->policy_val == PREDLOG_POOL_POLICY_PREDICTIVE &&
+        if (s->policy == PREDLOG_POOL_POLICY_PREDICTIVE &&
             predlog_allocator_function_info(s->allocator, i, &ai)) {
             fi->forecast = predlog_forecast_info(&ai);
         }

@@ -24,6 +24,7 @@
 #include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
+#include "hw/core/qdev-prop-internal.h"
 #include "migration/vmstate.h"
 #include "predlog.h"
 #include "predlog-regs.h"
@@ -381,12 +382,56 @@ static const VMStateDescription vmstate_predlog = {
     },
 };
 
+/*
+ * Enum-valued properties: QEMU's enum property type (a bad value fails
+ * when it is set, -device predlog,help shows the type and its values),
+ * with the values in the error's hint, so that a bad -device or -global
+ * says what to use instead.
+ */
+static void predlog_prop_set_enum(Object *obj, Visitor *v, const char *name,
+                                  void *opaque, Error **errp)
+{
+    ERRP_GUARD();
+    const Property *prop = opaque;
+    const QEnumLookup *values = prop->info->enum_table;
+
+    qdev_propinfo_set_enum(obj, v, name, opaque, errp);
+    if (*errp) {
+        error_append_hint(errp, "Use %s=", name);
+        for (int i = 0; i < values->size; i++) {
+            error_append_hint(errp, "%s%s", i ? ", " : "", values->array[i]);
+        }
+        error_append_hint(errp, ".\n");
+    }
+}
+
+#define PREDLOG_ENUM_PROP_INFO(_info, _type, _desc) \
+    static const PropertyInfo _info = { \
+        .type = stringify(_type), \
+        .description = _desc, \
+        .enum_table = &_type##_lookup, \
+        .get = qdev_propinfo_get_enum, \
+        .set = predlog_prop_set_enum, \
+        .set_default_value = qdev_propinfo_set_default_value_enum, \
+    }
+
+PREDLOG_ENUM_PROP_INFO(predlog_prop_policy, PredlogPoolPolicy,
+                       "fixed/dynamic/predictive");
+PREDLOG_ENUM_PROP_INFO(predlog_prop_compression, PredlogCompressionMethod,
+                       "zstd/none");
+PREDLOG_ENUM_PROP_INFO(predlog_prop_forecaster, PredlogForecastMethod,
+                       "auto/naive/ewma/holt/holt-winters/ar/tree");
+PREDLOG_ENUM_PROP_INFO(predlog_prop_min_level, PredlogMinLevel,
+                       "summary/header");
+
 static const Property predlog_properties[] = {
     DEFINE_PROP_UINT32("vectors", PredlogState, vectors, PREDLOG_MIN_VECTORS),
     DEFINE_PROP_LINK("memdev", PredlogState, memdev, TYPE_MEMORY_BACKEND,
                      HostMemoryBackend *),
     DEFINE_PROP_SIZE("pool-size", PredlogState, pool_size, 16 * MiB),
-    DEFINE_PROP_STRING("policy", PredlogState, policy),
+    DEFINE_PROP_SIGNED("policy", PredlogState, policy,
+                       PREDLOG_POOL_POLICY_PREDICTIVE, predlog_prop_policy,
+                       PredlogPoolPolicy),
     DEFINE_PROP_UINT32("max-functions", PredlogState, max_functions, 64),
     DEFINE_PROP_UINT32("guest-functions", PredlogState, guest_functions, 1),
     DEFINE_PROP_SIZE("buffer-size", PredlogState, buffer_size, 512 * KiB),
@@ -398,20 +443,16 @@ static const Property predlog_properties[] = {
                        PREDLOG_ALLOCATOR_DEFAULT_REFRESH_MS),
     DEFINE_PROP_UINT32("horizon", PredlogState, horizon,
                        PREDLOG_ALLOCATOR_DEFAULT_HORIZON_S),
-    DEFINE_PROP_STRING("compression", PredlogState, compression),
-    DEFINE_PROP_STRING("forecaster", PredlogState, forecaster),
-    DEFINE_PROP_STRING("min-level", PredlogState, min_level),
+    DEFINE_PROP_SIGNED("compression", PredlogState, compression,
+                       PREDLOG_COMPRESSION_METHOD_ZSTD,
+                       predlog_prop_compression, PredlogCompressionMethod),
+    DEFINE_PROP_SIGNED("forecaster", PredlogState, forecaster,
+                       PREDLOG_FORECAST_METHOD_AUTO, predlog_prop_forecaster,
+                       PredlogForecastMethod),
+    DEFINE_PROP_SIGNED("min-level", PredlogState, min_level,
+                       PREDLOG_MIN_LEVEL_SUMMARY, predlog_prop_min_level,
+                       PredlogMinLevel),
 };
-
-static void predlog_instance_init(Object *obj)
-{
-    PredlogState *s = PREDLOG(obj);
-
-    s->policy = g_strdup("predictive");
-    s->compression = g_strdup("zstd");
-    s->forecaster = g_strdup("auto");
-    s->min_level = g_strdup("summary");
-}
 
 static void predlog_class_init(ObjectClass *oc, void *data)
 {
@@ -473,7 +514,6 @@ static const TypeInfo predlog_info = {
     .name = TYPE_PREDLOG,
     .parent = TYPE_PCI_DEVICE,
     .instance_size = sizeof(PredlogState),
-    .instance_init = predlog_instance_init,
     .class_init = predlog_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_PCIE_DEVICE },

@@ -39,7 +39,7 @@ struct PredlogState {
     uint32_t vectors;
     HostMemoryBackend *memdev;
     uint64_t pool_size;         /* internal pool, when there is no memdev */
-    char *policy;               /* PredlogPoolPolicy name */
+    PredlogPoolPolicy policy;
     uint32_t max_functions;
     uint32_t guest_functions;
     uint64_t buffer_size;
@@ -47,9 +47,9 @@ struct PredlogState {
     uint32_t pressure_threshold;
     uint32_t refresh_ms;
     uint32_t horizon;           /* seconds */
-    char *compression;          /* "zstd" or "none" */
-    char *forecaster;           /* PredlogForecaster name */
-    char *min_level;            /* "summary" or "header" */
+    PredlogCompressionMethod compression;
+    PredlogForecastMethod forecaster;
+    PredlogMinLevel min_level;
 
     /* guest-visible registers (predlog-regs.h) */
     uint32_t control;
@@ -72,7 +72,6 @@ struct PredlogState {
     uint8_t *bounce;            /* one descriptor's payload */
 
     /* pool and recorder (predlog-backend.c) */
-    PredlogPoolPolicy policy_val;
     MemoryRegion pool_ram;      /* the pool when there is no memdev */
     MemoryRegion *pool_mr;      /* the region the pool lives in */
     bool pool_persistent;       /* in a memory-backend-file */

@@ -357,7 +357,7 @@ static void test_bad_pool_properties(void)
         "nosuch");
     assert_startup_fails((const char *const[]) {
         "-device", "predlog,policy=lru", NULL },
-        "policy 'lru' is not known");
+        "Use policy=fixed, dynamic, predictive.");
     assert_startup_fails((const char *const[]) {
         "-device", "predlog,max-functions=0", NULL },
         "max-functions=0 is out of range");
@@ -379,13 +379,13 @@ static void test_bad_pool_properties(void)
         "pressure-threshold=0 is not a percentage");
     assert_startup_fails((const char *const[]) {
         "-device", "predlog,compression=lz4", NULL },
-        "compression 'lz4' is not known");
+        "Use compression=zstd, none.");
     assert_startup_fails((const char *const[]) {
         "-device", "predlog,forecaster=oracle", NULL },
-        "forecaster 'oracle' is not known");
+        "Use forecaster=auto, naive, ewma, holt, holt-winters, ar, tree.");
     assert_startup_fails((const char *const[]) {
         "-device", "predlog,min-level=full", NULL },
-        "min-level 'full' is not known");
+        "Use min-level=summary, header.");
     assert_startup_fails((const char *const[]) {
         "-device", "predlog,refresh-ms=5", NULL },
         "refresh-ms=5 is out of range");
