@@ -14,7 +14,10 @@
  * Copyright (c) 2026 The predlog authors
  */
 
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <glib.h>
 
 #include "hw/predlog/core/record.h"
@@ -1150,6 +1153,65 @@ static void test_scan_speed(void)
     }
 }
 
+/*
+ * A chunk whose header claims a huge orig_len (here 4 GiB - 16) is
+ * refused before anything is allocated for it.  The scan runs in a
+ * child whose address space is capped at 512 MiB above what it uses,
+ * so a reader that believed orig_len would abort there.
+ */
+static void test_chunk_orig_len_bound(void)
+{
+    Pool *p;
+    PredlogImage *im;
+    PredlogRecoveryTotals t;
+    uint8_t payload[16] = { 0x28, 0xb5, 0x2f, 0xfd };  /* a zstd magic */
+    PredlogRecordHeader h = {
+        .type = PREDLOG_RECORD_TYPE_CHUNK,
+        .level = PREDLOG_RECORD_LEVEL_FULL,
+        .func_id = 0,
+        .orig_len = UINT32_MAX - 15,
+        .stored_len = sizeof(payload),
+        .seq = 999,
+        .timestamp_ns = 5000,
+        .aux = PREDLOG_CHUNK_CODEC_ZSTD,
+    };
+    g_autoptr(GArray) recs = NULL;
+    uint64_t data_offset, data_size;
+    struct rlimit rl;
+    unsigned long vm_pages = 0;
+    FILE *statm;
+
+    if (!g_test_subprocess()) {
+        g_test_trap_subprocess(NULL, 0, 0);
+        g_test_trap_assert_passed();
+        return;
+    }
+    p = pool_new(1024 * 1024, PREDLOG_POLICY_FIXED, 4, 0, 1);
+    pool_log(p, 0, 100);
+    data_offset = le64_at(p->region + PREDLOG_POOL_SB_OFF_DATA_OFFSET);
+    data_size = le64_at(p->region + PREDLOG_POOL_SB_OFF_DATA_SIZE);
+    /* slot 3 of 4 is never used: put the forged chunk there */
+    g_assert_cmpuint(predlog_record_encode(
+        p->region + data_offset + data_size * 3 / 4, 4096, &h, payload),
+        >, 0);
+
+    statm = fopen("/proc/self/statm", "r");
+    g_assert_nonnull(statm);
+    g_assert_cmpint(fscanf(statm, "%lu", &vm_pages), ==, 1);
+    fclose(statm);
+    rl.rlim_cur = rl.rlim_max = vm_pages * sysconf(_SC_PAGESIZE) +
+                                512ull * 1024 * 1024;
+    g_assert_cmpint(setrlimit(RLIMIT_AS, &rl), ==, 0);
+
+    im = open_ok(p->region, p->size);
+    recs = predlog_image_scan(im, &t);
+    g_assert_cmpuint(t.chunks, ==, 1);
+    g_assert_cmpuint(t.bad_chunks, ==, 1);
+    g_assert_cmpuint(t.committed, ==, 1);
+    predlog_image_free(im);
+    pool_free(p);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1165,6 +1227,8 @@ int main(int argc, char **argv)
     g_test_add_func("/recovery/crash/dynamic", test_crash_dynamic);
     g_test_add_func("/recovery/crash/seal-missing", test_crash_seal_missing);
     g_test_add_func("/recovery/garbage/data", test_garbage);
+    g_test_add_func("/recovery/garbage/chunk-orig-len",
+                    test_chunk_orig_len_bound);
     g_test_add_func("/recovery/garbage/metadata", test_garbage_metadata);
     if (g_test_perf()) {
         g_test_add_func("/recovery/perf/scan-64mib", test_scan_speed);

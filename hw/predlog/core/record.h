@@ -117,6 +117,11 @@
                                      PREDLOG_RECORD_SEAL_LEN)
 /* Largest stored payload; bounds what a reader trusts from a header. */
 #define PREDLOG_RECORD_MAX_PAYLOAD  (16u * 1024 * 1024)
+/*
+ * Most raw bytes in one CHUNK (its orig_len): the records of about one
+ * cold segment, or one record of the largest size if that is more.
+ */
+#define PREDLOG_CHUNK_MAX_INPUT     (PREDLOG_RECORD_MAX_PAYLOAD + 4096u)
 
 /* Header byte offsets, for tools and the specification. */
 #define PREDLOG_RECORD_OFF_MAGIC        0
@@ -169,7 +174,9 @@ typedef enum PredlogRecordType {
  *                The header's seq is the highest seq inside, its
  *                timestamp the newest record's.  A chunk is a container,
  *                not a record: readers unpack it and treat the records
- *                inside like records found in the pool.
+ *                inside like records found in the pool.  orig_len is at
+ *                most PREDLOG_CHUNK_MAX_INPUT; a reader refuses a chunk
+ *                that claims more before it allocates anything.
  */
 typedef enum PredlogNetDirection {
     PREDLOG_NET_FROM_GUEST = 1,     /* sent by the guest's NIC */

@@ -786,7 +786,8 @@ static bool cold_append(PredlogRecorder *rec, unsigned id,
 static bool age_active(PredlogRecorder *rec, unsigned id, uint64_t now_ns)
 {
     RecFunction *f = &rec->funcs[id];
-    uint64_t max_in = rec->cold_segment - PREDLOG_RECORD_MIN_SIZE;
+    uint64_t max_in = MIN(rec->cold_segment - PREDLOG_RECORD_MIN_SIZE,
+                          (uint64_t)PREDLOG_CHUNK_MAX_INPUT);
     uint64_t pos = 0;
 
     if (rec->compression == PREDLOG_COMPRESSION_NONE || !f->buf) {

@@ -287,6 +287,10 @@ static bool unpack_chunk(PredlogImage *img, const PredlogRecoveredRecord *chunk,
     uint8_t *raw;
     size_t pos = 0;
 
+    /* orig_len is the image's word: bound it before allocating for it */
+    if (len > PREDLOG_CHUNK_MAX_INPUT) {
+        return false;
+    }
     if (cv->hdr.aux == PREDLOG_CHUNK_CODEC_NONE) {
         if (cv->hdr.stored_len != len) {
             return false;
@@ -295,13 +299,17 @@ static bool unpack_chunk(PredlogImage *img, const PredlogRecoveredRecord *chunk,
     } else if (cv->hdr.aux == PREDLOG_CHUNK_CODEC_ZSTD) {
         size_t n;
 
-        /* orig_len <= PREDLOG_RECORD_MAX_PAYLOAD: decode() checked it */
-        raw = g_malloc(MAX(len, 1));
+        raw = g_try_malloc(MAX(len, 1));
+        if (!raw) {
+            return false;
+        }
         n = ZSTD_decompress(raw, len, cv->payload, cv->hdr.stored_len);
         if (ZSTD_isError(n) || n != len) {
             g_free(raw);
             return false;
         }
+        /* the records found below point into it, even those of a chunk
+         * that turns out bad further on */
         if (!img->unpacked) {
             img->unpacked = g_ptr_array_new_with_free_func(g_free);
         }
@@ -310,6 +318,7 @@ static bool unpack_chunk(PredlogImage *img, const PredlogRecoveredRecord *chunk,
         return false;
     }
 
+    /* the records before a fault count; the chunk counts as bad */
     while (pos < len) {
         PredlogRecoveredRecord r = { .offset = chunk->offset,
                                      .in_chunk = true };
