@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -193,24 +192,28 @@ static void parse_options(int argc, char **argv, Options *opts)
 }
 
 /* ------------------------------------------------------------------ */
-/* Mapping the pool file                                               */
+/* Reading the pool file                                               */
 /* ------------------------------------------------------------------ */
 
-typedef struct Mapping {
-    const void *base;
+/*
+ * The pool file is read into memory rather than mapped: a file that
+ * shrinks while it is read (QEMU still running, a copy under way, a full
+ * disk) must be a clear error, and a mapped page past the new end would
+ * be SIGBUS instead.  A read also gives the scan one consistent copy.
+ */
+typedef struct PoolFile {
+    uint8_t *base;
     size_t len;
-    void *map;                  /* what to munmap, NULL if nothing */
-} Mapping;
+} PoolFile;
 
-static bool map_pool(const char *path, Mapping *m, char **errmsg)
+static bool read_pool(const char *path, PoolFile *pf, char **errmsg)
 {
     struct stat st;
-    void *p;
+    size_t done = 0;
     int fd;
 
-    m->base = NULL;
-    m->len = 0;
-    m->map = NULL;
+    pf->base = NULL;
+    pf->len = 0;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -242,25 +245,47 @@ static bool map_pool(const char *path, Mapping *m, char **errmsg)
         close(fd);
         return false;
     }
-    p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-        *errmsg = g_strdup_printf("cannot map: %s", g_strerror(errno));
+    pf->len = st.st_size;
+    pf->base = g_try_malloc(pf->len);
+    if (!pf->base) {
+        *errmsg = g_strdup_printf("cannot allocate %zu bytes to read it",
+                                  pf->len);
         close(fd);
         return false;
     }
-    m->map = p;
-    m->base = p;
-    m->len = st.st_size;
+    while (done < pf->len) {
+        ssize_t n = pread(fd, pf->base + done, pf->len - done, done);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            *errmsg = g_strdup_printf("read failed at byte %zu: %s", done,
+                                      g_strerror(errno));
+            break;
+        }
+        if (n == 0) {
+            *errmsg = g_strdup_printf("the file shrank from %zu to %zu "
+                                      "bytes while it was read; if QEMU is "
+                                      "still running, run predlog-flush or "
+                                      "stop it first", pf->len, done);
+            break;
+        }
+        done += n;
+    }
     close(fd);
+    if (done < pf->len) {
+        g_free(pf->base);
+        pf->base = NULL;
+        return false;
+    }
     return true;
 }
 
-static void unmap_pool(Mapping *m)
+static void release_pool(PoolFile *pf)
 {
-    if (m->map) {
-        munmap(m->map, m->len);
-        m->map = NULL;
-    }
+    g_free(pf->base);
+    pf->base = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -990,19 +1015,19 @@ int main(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autofree char *errmsg = NULL;
     Recovery r = { .opts = &opts };
-    Mapping m;
+    PoolFile m;
     int ret = EXIT_SUCCESS;
 
     parse_options(argc, argv, &opts);
 
-    if (!map_pool(opts.pool_file, &m, &errmsg)) {
+    if (!read_pool(opts.pool_file, &m, &errmsg)) {
         error_msg("%s: %s", opts.pool_file, errmsg);
         return EXIT_ERROR;
     }
     r.img = predlog_image_open(m.base, m.len, &err);
     if (!r.img) {
         error_msg("%s: %s", opts.pool_file, err->message);
-        unmap_pool(&m);
+        release_pool(&m);
         return EXIT_ERROR;
     }
 
@@ -1045,6 +1070,6 @@ int main(int argc, char **argv)
     g_ptr_array_free(r.files, true);
     g_array_free(r.records, true);
     predlog_image_free(r.img);
-    unmap_pool(&m);
+    release_pool(&m);
     return ret;
 }

@@ -45,6 +45,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 
 RECOVER = None
@@ -1006,6 +1007,41 @@ def bad_inputs(tap, tmp):
                 raise AssertionError("output directory %s created" % out)
         tap.check("bad input: %s exits 1, says why, writes nothing" % label,
                   one)
+
+    def shrinks_while_read():
+        # A pool file that a live QEMU, a copy or a full disk cuts short
+        # while predlog-recover reads it: an error that says so, never a
+        # signal (the mapped file of earlier versions raised SIGBUS).  The
+        # pool is grown by a sparse GiB that its superblock claims, so
+        # reading and scanning it take a while, and another thread cuts
+        # the file meanwhile; where the cut lands varies, the outcome
+        # must not.
+        size = len(pool) + (1 << 30)
+        big = bytearray(pool)
+        data_offset = struct.unpack("<Q", big[40:48])[0]
+        big[16:24] = struct.pack("<Q", size)                # pool_size
+        big[48:56] = struct.pack("<Q", size - data_offset)  # data_size
+        fix_sb_crc(big)
+        for delay in (0.005, 0.03, 0.1):
+            path = os.path.join(tmp, "shrinking.pool")
+            with open(path, "wb") as f:
+                f.write(big)
+                f.truncate(size)
+            cut = threading.Timer(delay, os.truncate, (path, 4096))
+            cut.start()
+            p = run([RECOVER, "-o", os.path.join(tmp, "shrink-out"), path])
+            cut.join()
+            err = p.stderr.decode()
+            if p.returncode < 0:
+                raise AssertionError("killed by signal %d (delay %g s)"
+                                     % (-p.returncode, delay))
+            if p.returncode and "predlog-recover: error: " not in err:
+                raise AssertionError("exit %d without an error message: %r"
+                                     % (p.returncode, err))
+            shutil.rmtree(os.path.join(tmp, "shrink-out"),
+                          ignore_errors=True)
+    tap.check("bad input: a file that shrinks while it is read is an error, "
+              "not a signal", shrinks_while_read)
 
     def existing_dir_stays_empty():
         out = os.path.join(tmp, "bad-out-existing")
