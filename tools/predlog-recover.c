@@ -76,7 +76,8 @@ static const char usage_text[] =
 "      --version         show the version and exit\n"
 "\n"
 "Exit status: 0 on success, 1 if POOL-FILE cannot be read or is not a\n"
-"predlog pool (no output is written then), 2 on bad usage.\n";
+"predlog pool (no output is written then) or is damaged so that no\n"
+"record could be recovered, 2 on bad usage.\n";
 
 typedef struct Options {
     const char *output_dir;
@@ -957,6 +958,7 @@ static void print_json(Recovery *r)
         json_u64(s, &f, "max_seq", fn->max_seq);
         json_u64(s, &f, "summarised", fn->summarised);
         json_u64(s, &f, "from_cold", fn->from_cold);
+        json_bool(s, &f, "salvaged", fn->salvaged);
         append_json_key(s, &f, "by_level");
         g_string_append_c(s, '{');
         {
@@ -991,6 +993,9 @@ static void print_json(Recovery *r)
         json_u64(s, &f, "from_cold", r->totals.from_cold);
         json_u64(s, &f, "chunks", r->totals.chunks);
         json_u64(s, &f, "bad_chunks", r->totals.bad_chunks);
+        json_u64(s, &f, "damaged_entries", r->totals.damaged_entries);
+        json_u64(s, &f, "salvaged_functions", r->totals.salvaged_functions);
+        json_u64(s, &f, "salvaged", r->totals.salvaged);
         json_u64(s, &f, "jsonl_records", r->jsonl_lines);
     }
     g_string_append_c(s, '}');
@@ -1005,6 +1010,31 @@ static void print_json(Recovery *r)
     }
     g_string_append(s, "]}\n");
     fputs(s->str, stdout);
+}
+
+/*
+ * On stderr: which directory entries were damaged and what of theirs was
+ * salvaged from the data area; the records themselves go out as usual.
+ */
+static void report_salvage(const Recovery *r, const char *path)
+{
+    g_autoptr(GString) ids = g_string_new("");
+    g_autoptr(GString) names = g_string_new("");
+
+    for (unsigned i = 0; i < r->n_fn; i++) {
+        const PredlogImageFunction *fn = predlog_image_function(r->img, i);
+
+        if (fn->salvaged) {
+            g_string_append_printf(ids, "%s%d", ids->len ? ", " : "", fn->id);
+            g_string_append_printf(names, "%s%s", names->len ? ", " : "",
+                                   fn->name);
+        }
+    }
+    fprintf(stderr, PROG ": warning: %s: the directory entries of %" PRIu64
+            " function(s) are damaged (id %s); their %" PRIu64 " records "
+            "were found in the data area and are recovered as %s\n", path,
+            r->totals.salvaged_functions, ids->str, r->totals.salvaged,
+            names->str);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1033,6 +1063,9 @@ int main(int argc, char **argv)
 
     r.records = predlog_image_scan(r.img, &r.totals);
     r.n_fn = predlog_image_n_functions(r.img);
+    if (r.totals.salvaged_functions) {
+        report_salvage(&r, opts.pool_file);
+    }
     r.out = g_new0(FunctionOutput, r.n_fn);
     r.index_of = g_new(int, UINT16_MAX + 1);
     memset(r.index_of, 0xff, (UINT16_MAX + 1) * sizeof(int));
@@ -1058,6 +1091,14 @@ int main(int argc, char **argv)
             error_msg("stdout: %s", g_strerror(errno));
             ret = EXIT_ERROR;
         }
+    }
+
+    if (ret == EXIT_SUCCESS && !r.totals.committed &&
+        (r.totals.damaged_entries || r.totals.orphaned ||
+         r.totals.bad_chunks)) {
+        error_msg("%s: the pool is damaged and no record could be "
+                  "recovered", opts.pool_file);
+        ret = EXIT_ERROR;
     }
 
     for (unsigned i = 0; i < r.n_fn; i++) {

@@ -1043,6 +1043,52 @@ def bad_inputs(tap, tmp):
     tap.check("bad input: a file that shrinks while it is read is an error, "
               "not a signal", shrinks_while_read)
 
+    def damaged_directory():
+        # Both copies of function 0's directory entry damaged: its records
+        # still name it, so they are salvaged as salvaged-0, stderr says
+        # so, nothing is lost.  With the data area zeroed as well nothing
+        # can be recovered: exit 1.
+        base = run([RECOVER, "--json-summary", "-o",
+                    os.path.join(tmp, "dir-good"), good])
+        expect_eq("undamaged exit", base.returncode, 0)
+        want = json.loads(base.stdout)["totals"]
+        img = bytearray(pool)
+        img[4096 + 10] ^= 0x40                      # copy A, generation
+        img[4096 + 128 + 10] ^= 0x40                # copy B
+        path = os.path.join(tmp, "damaged-dir.pool")
+        with open(path, "wb") as f:
+            f.write(img)
+        p = run([RECOVER, "--json-summary", "-o",
+                 os.path.join(tmp, "dir-out"), path])
+        err = p.stderr.decode()
+        expect_eq("exit status (stderr %r)" % err, p.returncode, 0)
+        expect("warning names the damage: %r" % err,
+               "warning: %s: the directory entries of 1 function(s) are "
+               "damaged (id 0)" % path in err and "salvaged-0" in err)
+        got = json.loads(p.stdout)
+        t = got["totals"]
+        expect_eq("committed", t["committed"], want["committed"])
+        expect_eq("orphaned", t["orphaned"], want["orphaned"])
+        expect_eq("damaged entries", t["damaged_entries"], 1)
+        expect_eq("salvaged functions", t["salvaged_functions"], 1)
+        f0 = [f for f in got["functions"] if f["id"] == 0]
+        expect_eq("function 0", [(f["name"], f["salvaged"]) for f in f0],
+                  [("salvaged-0", True)])
+        expect_eq("salvaged records", t["salvaged"], f0[0]["committed"])
+
+        data_offset = struct.unpack("<Q", img[40:48])[0]
+        img[data_offset:] = bytes(len(img) - data_offset)
+        with open(path, "wb") as f:
+            f.write(img)
+        p = run([RECOVER, "-o", os.path.join(tmp, "dir-out2"), path])
+        err = p.stderr.decode()
+        expect_eq("exit status, nothing left (stderr %r)" % err,
+                  p.returncode, 1)
+        expect("says nothing could be recovered: %r" % err,
+               "no record could be recovered" in err)
+    tap.check("damaged directory: records salvaged by scanning, stderr says "
+              "what; exit 1 only when nothing is left", damaged_directory)
+
     def existing_dir_stays_empty():
         out = os.path.join(tmp, "bad-out-existing")
         os.makedirs(out)

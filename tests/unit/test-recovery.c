@@ -437,7 +437,10 @@ static void test_directory_copies(void)
     g_assert_cmpuint(predlog_image_function_by_id(im, 0)->generation, ==, 2);
     predlog_image_free(im);
 
-    /* Both copies gone: the function is unknown, its records orphaned. */
+    /*
+     * Both copies damaged: the directory does not know the function, but
+     * its records name it, so the scan salvages them as "salvaged-0".
+     */
     dir_copy(p, 0, 1)[5] ^= 1;
     im = open_ok(p->region, p->size);
     g_assert_null(predlog_image_function_by_id(im, 0));
@@ -447,9 +450,28 @@ static void test_directory_copies(void)
     g_assert_null(predlog_image_function_by_id(im, -1));
     g_assert_null(predlog_image_function_by_id(im, 2));
     recs = predlog_image_scan(im, &t);
+    g_assert_cmpuint(t.committed, ==, 3);
+    g_assert_cmpuint(t.orphaned, ==, 0);
+    g_assert_cmpuint(t.salvaged_functions, ==, 1);
+    g_assert_cmpuint(t.salvaged, ==, 2);
+    g_assert_cmpuint(recs->len, ==, 3);
+    g_assert_cmpuint(predlog_image_n_functions(im), ==, 2);
+    g_assert_true(predlog_image_function_by_id(im, 0)->salvaged);
+    g_assert_cmpstr(predlog_image_function_by_id(im, 0)->name, ==,
+                    "salvaged-0");
+    g_assert_cmpint(predlog_image_function_by_id(im, 0)->kind, ==,
+                    PREDLOG_FUNCTION_GUEST);
+    g_assert_cmpuint(predlog_image_function_by_id(im, 0)->committed, ==, 2);
+    g_array_unref(recs);
+    predlog_image_free(im);
+
+    /* Never written (zero): records naming it are orphans, not salvaged */
+    memset(dir_copy(p, 0, 0), 0, 2 * PREDLOG_POOL_DIR_ENTRY_SIZE);
+    im = open_ok(p->region, p->size);
+    recs = predlog_image_scan(im, &t);
     g_assert_cmpuint(t.committed, ==, 1);
     g_assert_cmpuint(t.orphaned, ==, 2);
-    g_assert_cmpuint(recs->len, ==, 1);
+    g_assert_cmpuint(t.salvaged_functions, ==, 0);
     g_array_unref(recs);
     predlog_image_free(im);
     pool_free(p);

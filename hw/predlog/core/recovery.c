@@ -39,8 +39,10 @@ struct PredlogImage {
     uint64_t data_offset;
     uint64_t data_size;
     char name[PREDLOG_POOL_NAME_MAX + 1];
-    GArray *funcs;              /* PredlogImageFunction, in id order */
+    /* PredlogImageFunction: the directory's in id order, then salvaged */
+    GArray *funcs;
     int *index_of;              /* dir_slots: id -> index in funcs, or -1 */
+    bool *damaged;              /* dir_slots: entry written, neither intact */
     GPtrArray *unpacked;        /* contents of chunks, for record payloads */
 };
 
@@ -106,12 +108,23 @@ static void read_directory(PredlogImage *img)
 
     img->funcs = g_array_new(false, true, sizeof(PredlogImageFunction));
     img->index_of = g_new(int, img->dir_slots);
+    img->damaged = g_new0(bool, img->dir_slots);
     for (uint32_t id = 0; id < img->dir_slots; id++) {
         const uint8_t *e = predlog_pool_dir_entry(dir, id, NULL);
         PredlogImageFunction f = { 0 };
 
         img->index_of[id] = -1;
         if (!e) {
+            /* never written (zero), or written and damaged since */
+            const uint8_t *copies = dir + 2 * (uint64_t)id *
+                                          PREDLOG_POOL_DIR_ENTRY_SIZE;
+
+            for (unsigned i = 0; i < 2 * PREDLOG_POOL_DIR_ENTRY_SIZE; i++) {
+                if (copies[i]) {
+                    img->damaged[id] = true;
+                    break;
+                }
+            }
             continue;
         }
         f.id = id;
@@ -149,6 +162,7 @@ void predlog_image_free(PredlogImage *img)
     }
     g_array_unref(img->funcs);
     g_free(img->index_of);
+    g_free(img->damaged);
     if (img->unpacked) {
         g_ptr_array_unref(img->unpacked);
     }
@@ -364,6 +378,43 @@ static void scan_reset(PredlogImage *img)
     }
 }
 
+/* The function kind a record of @type belongs to; 0 if it does not say. */
+static PredlogFunctionKind kind_of_record(const PredlogRecordHeader *h)
+{
+    uint32_t type = h->type == PREDLOG_RECORD_TYPE_SUMMARY ? h->aux : h->type;
+
+    switch (type) {
+    case PREDLOG_RECORD_TYPE_NET_PACKET:
+        return PREDLOG_FUNCTION_NET;
+    case PREDLOG_RECORD_TYPE_BLOCK_REQUEST:
+        return PREDLOG_FUNCTION_BLOCK;
+    case PREDLOG_RECORD_TYPE_GUEST:
+        return PREDLOG_FUNCTION_GUEST;
+    }
+    return 0;
+}
+
+/*
+ * A record of function @id, whose directory entry is damaged: the records
+ * name their function, so they can be recovered all the same, as a
+ * function "salvaged-<id>" without an active buffer.  Its index in funcs.
+ */
+static int salvage_function(PredlogImage *img, uint32_t id,
+                            const PredlogRecordHeader *h)
+{
+    PredlogImageFunction f = {
+        .id = id,
+        .kind = kind_of_record(h),
+        .level = h->level,
+        .salvaged = true,
+    };
+
+    g_snprintf(f.name, sizeof(f.name), "salvaged-%" PRIu32, id);
+    img->index_of[id] = img->funcs->len;
+    g_array_append_val(img->funcs, f);
+    return img->index_of[id];
+}
+
 /*
  * Walk the data area: step over VALID records, resynchronise on anything
  * else.  Stepping over a VALID record's bytes never skips a committed
@@ -397,6 +448,10 @@ static void scan_walk(PredlogImage *img, ScanFunction *sf, GArray *found,
 
         idx = r.view.hdr.func_id < img->dir_slots ?
               img->index_of[r.view.hdr.func_id] : -1;
+        if (idx < 0 && r.view.hdr.func_id < img->dir_slots &&
+            img->damaged[r.view.hdr.func_id]) {
+            idx = salvage_function(img, r.view.hdr.func_id, &r.view.hdr);
+        }
         if (idx < 0) {
             t->orphaned++;
             continue;
@@ -469,6 +524,13 @@ static GArray *scan_dedup(PredlogImage *img, ScanFunction *sf, GArray *found,
         f = &g_array_index(img->funcs, PredlogImageFunction, idx);
         f->committed++;
         f->by_level[r->view.hdr.level]++;
+        if (!f->kind) {
+            /* salvaged from a chunk: its records say what it is */
+            f->kind = kind_of_record(&r->view.hdr);
+        }
+        if (f->salvaged) {
+            t->salvaged++;
+        }
         if (r->in_chunk) {
             f->from_cold++;
         }
@@ -516,12 +578,17 @@ static void scan_totals(PredlogImage *img, const ScanFunction *sf,
         t->overwritten += f->overwritten;
         t->summarised += f->summarised;
         t->from_cold += f->from_cold;
+        t->salvaged_functions += f->salvaged;
+    }
+    for (uint32_t id = 0; id < img->dir_slots; id++) {
+        t->damaged_entries += img->damaged[id];
     }
 }
 
 GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
 {
-    g_autofree ScanFunction *sf = g_new0(ScanFunction, img->funcs->len);
+    /* one per slot: salvaged functions join the directory's during the walk */
+    g_autofree ScanFunction *sf = g_new0(ScanFunction, img->dir_slots);
     g_autoptr(GArray) found = g_array_new(false, false,
                                           sizeof(PredlogRecoveredRecord));
     PredlogRecoveryTotals t = { 0 };

@@ -43,6 +43,12 @@ typedef struct PredlogImageFunction {
     uint64_t buf_offset;        /* active buffer, 0 if none */
     uint64_t buf_size;
     uint64_t created_ns;
+    /*
+     * Its directory entry is damaged (both copies written, neither
+     * intact): found by its records, named "salvaged-<id>", no active
+     * buffer, kind and level from its records.
+     */
+    bool salvaged;
 
     /* filled by predlog_image_scan() */
     uint64_t committed;         /* VALID records returned (summaries too) */
@@ -83,7 +89,10 @@ uint64_t predlog_image_pool_size(PredlogImage *img);
 uint64_t predlog_image_created_ns(PredlogImage *img);
 const char *predlog_image_name(PredlogImage *img);
 
-/* Functions with a valid directory entry, in id order. */
+/*
+ * Functions with a valid directory entry, in id order; after a scan, then
+ * the salvaged ones (see PredlogImageFunction.salvaged).
+ */
 unsigned predlog_image_n_functions(PredlogImage *img);
 const PredlogImageFunction *predlog_image_function(PredlogImage *img,
                                                    unsigned index);
@@ -95,7 +104,8 @@ typedef struct PredlogRecoveryTotals {
     uint64_t committed;
     uint64_t torn;
     uint64_t overwritten;
-    uint64_t orphaned;          /* VALID records of unknown function ids */
+    /* VALID records of function ids the directory never named */
+    uint64_t orphaned;
     /*
      * Same (function, seq) found twice, not counting a fast-tier copy of a
      * record that is also in a chunk (normal).
@@ -105,6 +115,11 @@ typedef struct PredlogRecoveryTotals {
     uint64_t from_cold;
     uint64_t chunks;            /* CHUNK records unpacked */
     uint64_t bad_chunks;        /* CHUNK records that did not unpack fully */
+    /* directory entries written once but with neither copy intact now */
+    uint64_t damaged_entries;
+    /* functions whose directory entry is damaged, found by their records */
+    uint64_t salvaged_functions;
+    uint64_t salvaged;          /* records returned of those functions */
 } PredlogRecoveryTotals;
 
 /*
@@ -114,6 +129,10 @@ typedef struct PredlogRecoveryTotals {
  * the records inside are returned like the others.  SUMMARY records are
  * returned; the sequence numbers they cover count as found.  Fills the
  * per-function counters of the directory and @totals (if non-NULL).
+ * Records of a function whose directory entry is damaged (written, but
+ * neither copy intact) are salvaged: the function is added to the image
+ * as "salvaged-<id>".  Records of ids the directory never named are
+ * counted as orphaned.
  * Never returns a record that does not decode VALID.  The result is an array of PredlogRecoveredRecord,
  * valid while @img is.
  */
