@@ -6,6 +6,9 @@
 #   make qemu-stock  build build/qemu-stock/qemu-system-x86_64: the same
 #                 QEMU without our files and patches (make check compares
 #                 migration streams with it)
+#   make core-asan  the core, tools and unit tests with AddressSanitizer +
+#                 UndefinedBehaviorSanitizer in build/core-asan (make check
+#                 runs its unit tests too)
 #   make run      boot the demo guest with -device predlog (Ctrl-C ends it)
 #   make bench    benchmarks (not part of make check): the core's micro-
 #                 benchmarks, predictive vs fixed allocation and the
@@ -24,6 +27,7 @@ BUILD := $(REPO)/build
 QEMU_OBJ := $(BUILD)/qemu
 STOCK_OBJ := $(BUILD)/qemu-stock/qemu
 CORE_OBJ := $(BUILD)/core
+CORE_ASAN_OBJ := $(BUILD)/core-asan
 GUEST := $(BUILD)/guest
 JOBS ?= $(shell nproc)
 
@@ -33,7 +37,7 @@ export CCACHE_BASEDIR := $(REPO)
 export CCACHE_NOHASHDIR := 1
 
 
-.PHONY: all qemu qemu-stock core guest check run bench bench-net \
+.PHONY: all qemu qemu-stock core core-asan guest check run bench bench-net \
         bench-migration check-fresh clean distclean help
 
 all: qemu core guest
@@ -73,10 +77,18 @@ core:
 	@test -f $(CORE_OBJ)/build.ninja || meson setup $(CORE_OBJ) $(REPO) >/dev/null
 	ninja -C $(CORE_OBJ) -j$(JOBS)
 
+# the same core with AddressSanitizer + UndefinedBehaviorSanitizer, whose
+# unit tests make check runs too
+core-asan:
+	@test -f $(CORE_ASAN_OBJ)/build.ninja || meson setup \
+	    -Db_sanitize=address,undefined -Db_lundef=false \
+	    $(CORE_ASAN_OBJ) $(REPO) >/dev/null
+	ninja -C $(CORE_ASAN_OBJ) -j$(JOBS)
+
 guest:
 	$(REPO)/tests/guest/build-image.sh $(GUEST)
 
-check: all qemu-stock
+check: all qemu-stock core-asan
 	ninja -C $(QEMU_OBJ) -j$(JOBS) \
 	    $$($(REPO)/tests/run-check --build $(BUILD) --print-qtest-targets)
 	$(REPO)/tests/run-check --build $(BUILD)
@@ -110,7 +122,7 @@ check-fresh:
 	$(REPO)/tests/fresh-machine/check-fresh $(CHECK_FRESH_ARGS)
 
 clean:
-	rm -rf $(CORE_OBJ) $(GUEST)
+	rm -rf $(CORE_OBJ) $(CORE_ASAN_OBJ) $(GUEST)
 	-test -f $(QEMU_OBJ)/build.ninja && ninja -C $(QEMU_OBJ) clean
 	-test -f $(STOCK_OBJ)/build.ninja && ninja -C $(STOCK_OBJ) clean
 
