@@ -859,7 +859,7 @@ static void print_table(Recovery *r)
     g_string_append(s, predlog_image_name(img)[0] ?
                     predlog_image_name(img) : "(unnamed)");
     g_string_append_printf(s, "\nPolicy:   %s\n",
-                           predlog_policy_str(predlog_image_policy(img)));
+                           predlog_image_policy_name(img));
     g_string_append_printf(s, "Size:     %" PRIu64 " bytes\n",
                            predlog_image_pool_size(img));
     g_string_append(s, "Created:  ");
@@ -930,7 +930,7 @@ static void print_json(Recovery *r)
 
         json_str(s, &f, "name", predlog_image_name(img));
         json_str(s, &f, "policy",
-                 predlog_policy_str(predlog_image_policy(img)));
+                 predlog_image_policy_name(img));
         json_u64(s, &f, "size", predlog_image_pool_size(img));
         json_u64(s, &f, "created_ns", predlog_image_created_ns(img));
         append_json_key(s, &f, "created");

@@ -446,6 +446,8 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
     cfg.buffer_size = s->buffer_size;
     cfg.compression = s->compression == PREDLOG_COMPRESSION_METHOD_ZSTD ?
                       PREDLOG_COMPRESSION_ZSTD : PREDLOG_COMPRESSION_NONE;
+    cfg.pool_flags = s->policy == PREDLOG_POOL_POLICY_PREDICTIVE ?
+                     PREDLOG_POOL_FLAG_PREDICTIVE : 0;
     cfg.created_ns = qemu_clock_get_ns(QEMU_CLOCK_HOST);
     cfg.name = predlog_id(s);
     s->recorder = predlog_recorder_new(s->pool_base, s->pool_bytes, &cfg,

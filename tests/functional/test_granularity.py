@@ -160,6 +160,9 @@ class GranularityTest(unittest.TestCase):
                              timeout=120)
         self.assertEqual(res.returncode, 0, res.stderr)
         summary = json.loads(res.stdout)
+        # the pool says its owner planned it by forecast
+        self.assertEqual(summary['pool']['policy'], 'predictive',
+                         summary['pool'])
         fs = next(x for x in summary['functions'] if x['name'] == FUNCTION)
         predlog_vm.diag('recovered: %s' % json.dumps(fs))
         self.assertGreaterEqual(fs['max_seq'], logged)

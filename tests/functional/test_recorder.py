@@ -73,6 +73,7 @@ class RecorderTest(unittest.TestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def start(self, policy='dynamic'):
+        self.policy = policy
         # blk0 has no guest device: the test drives it with qemu-io
         args = (predlog_vm.pool_args(self.pool, POOL_SIZE,
                                      'max-functions=16,policy=%s' % policy)
@@ -95,6 +96,8 @@ class RecorderTest(unittest.TestCase):
         predlog_vm.diag('predlog-recover: %s' % res.stdout.strip())
         self.assertEqual(res.returncode, 0, res.stderr)
         summary = json.loads(res.stdout)
+        self.assertEqual(summary['pool']['policy'], self.policy,
+                         summary['pool'])
         records = []
         jsonl = os.path.join(out, 'records.jsonl')
         if os.path.exists(jsonl):

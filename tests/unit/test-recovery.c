@@ -281,6 +281,7 @@ static void test_corrupt_superblock(void)
     Pool *p = pool_new(DATA_OFF(2) + 2 * PREDLOG_RECORDER_MIN_BUFFER,
                        PREDLOG_POLICY_DYNAMIC, 2, 0, 1);
     g_autofree uint8_t *good = dup_bytes(p->region, PREDLOG_POOL_SB_SIZE);
+    PredlogImage *im;
     struct {
         unsigned off;
         unsigned width;
@@ -302,7 +303,7 @@ static void test_corrupt_superblock(void)
         { PREDLOG_POOL_SB_OFF_POOL_SIZE, 8, DATA_OFF(2) + 10,
           "do not fit" },
         { PREDLOG_POOL_SB_OFF_POLICY, 4, 7, "policy" },
-        { PREDLOG_POOL_SB_OFF_FLAGS, 4, 1, "flags" },
+        { PREDLOG_POOL_SB_OFF_FLAGS, 4, 2, "flags" },
     };
 
     /* Any changed byte breaks the checksum. */
@@ -325,6 +326,24 @@ static void test_corrupt_superblock(void)
         open_fails(p->region, p->size, PREDLOG_RECOVERY_ERROR_CORRUPT,
                    fields[i].what);
     }
+
+    /* The predictive flag says what the owner's policy was... */
+    memcpy(p->region, good, PREDLOG_POOL_SB_SIZE);
+    im = open_ok(p->region, p->size);
+    g_assert_cmpstr(predlog_image_policy_name(im), ==, "dynamic");
+    predlog_image_free(im);
+    put_le32(p->region + PREDLOG_POOL_SB_OFF_FLAGS,
+             PREDLOG_POOL_FLAG_PREDICTIVE);
+    sb_reseal(p->region);
+    im = open_ok(p->region, p->size);
+    g_assert_cmpstr(predlog_image_policy_name(im), ==, "predictive");
+    g_assert_cmpint(predlog_image_policy(im), ==, PREDLOG_POLICY_DYNAMIC);
+    predlog_image_free(im);
+    /* ...and only goes with the dynamic layout */
+    put_le32(p->region + PREDLOG_POOL_SB_OFF_POLICY, PREDLOG_POLICY_FIXED);
+    sb_reseal(p->region);
+    open_fails(p->region, p->size, PREDLOG_RECOVERY_ERROR_CORRUPT,
+               "a predictive pool with policy fixed");
 
     memcpy(p->region, good, PREDLOG_POOL_SB_SIZE);
     predlog_image_free(open_ok(p->region, p->size));

@@ -33,7 +33,8 @@ void predlog_pool_sb_write(uint8_t *sb, const PredlogPoolSuperblock *in)
     put_le64(sb + PREDLOG_POOL_SB_OFF_DATA_OFFSET, in->data_offset);
     put_le64(sb + PREDLOG_POOL_SB_OFF_DATA_SIZE, in->data_size);
     put_le32(sb + PREDLOG_POOL_SB_OFF_POLICY, in->policy);
-    put_le32(sb + PREDLOG_POOL_SB_OFF_FLAGS, 0);
+    put_le32(sb + PREDLOG_POOL_SB_OFF_FLAGS,
+             in->flags & PREDLOG_POOL_FLAGS_KNOWN);
     put_le64(sb + PREDLOG_POOL_SB_OFF_CREATED, in->created_ns);
     put_le64(sb + PREDLOG_POOL_SB_OFF_BUFFER_SIZE, in->buffer_size);
     memcpy(sb + PREDLOG_POOL_SB_OFF_NAME, in->name,
@@ -106,6 +107,7 @@ PredlogPoolSbError predlog_pool_sb_read(const uint8_t *image, size_t len,
     out->data_offset = get_le64(sb + PREDLOG_POOL_SB_OFF_DATA_OFFSET);
     out->data_size = get_le64(sb + PREDLOG_POOL_SB_OFF_DATA_SIZE);
     out->policy = get_le32(sb + PREDLOG_POOL_SB_OFF_POLICY);
+    out->flags = flags;
     out->created_ns = get_le64(sb + PREDLOG_POOL_SB_OFF_CREATED);
     out->buffer_size = get_le64(sb + PREDLOG_POOL_SB_OFF_BUFFER_SIZE);
     /* NUL-padded; at most PREDLOG_POOL_NAME_MAX bytes are the name */
@@ -137,8 +139,14 @@ PredlogPoolSbError predlog_pool_sb_read(const uint8_t *image, size_t len,
     if (out->policy >= PREDLOG_POLICY__MAX) {
         SB_CORRUPT("unknown policy %" G_GUINT32_FORMAT, out->policy);
     }
-    if (flags) {
-        SB_CORRUPT("unknown flags 0x%" PRIx32, flags);
+    if (flags & ~PREDLOG_POOL_FLAGS_KNOWN) {
+        SB_CORRUPT("unknown flags 0x%" PRIx32,
+                   flags & ~PREDLOG_POOL_FLAGS_KNOWN);
+    }
+    if ((flags & PREDLOG_POOL_FLAG_PREDICTIVE) &&
+        out->policy != PREDLOG_POLICY_DYNAMIC) {
+        SB_CORRUPT("a predictive pool with policy %s",
+                   predlog_policy_str(out->policy));
     }
     dir_end = dir_offset + (uint64_t)out->dir_slots * 2 * entry_size;
     if (out->data_offset < dir_end ||

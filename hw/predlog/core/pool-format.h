@@ -38,7 +38,7 @@
  *    40     8  data_offset
  *    48     8  data_size
  *    56     4  policy         PredlogPolicy
- *    60     4  flags          zero
+ *    60     4  flags          PREDLOG_POOL_FLAG_*, others zero
  *    64     8  created_ns     wall-clock time of formatting (ns since 1970)
  *    72     8  buffer_size    dynamic policy: size of a new buffer
  *    80    64  name           NUL-padded owner name (the device's id)
@@ -117,6 +117,14 @@ typedef enum PredlogFunctionKind {
     PREDLOG_FUNCTION_KIND__MAX = PREDLOG_FUNCTION_GUEST,
 } PredlogFunctionKind;
 
+/*
+ * Superblock flags.  PREDICTIVE: the pool's owner plans it by forecast
+ * (the device's policy=predictive; the recorder's policy is DYNAMIC).
+ * It only informs readers: nothing of the layout depends on it.
+ */
+#define PREDLOG_POOL_FLAG_PREDICTIVE    (1u << 0)
+#define PREDLOG_POOL_FLAGS_KNOWN        PREDLOG_POOL_FLAG_PREDICTIVE
+
 /* The superblock's fields, as written and as read back. */
 typedef struct PredlogPoolSuperblock {
     uint64_t pool_size;
@@ -124,6 +132,7 @@ typedef struct PredlogPoolSuperblock {
     uint64_t data_offset;
     uint64_t data_size;
     uint32_t policy;            /* PredlogPolicy */
+    uint32_t flags;             /* PREDLOG_POOL_FLAG_* */
     uint64_t created_ns;
     uint64_t buffer_size;
     char name[PREDLOG_POOL_NAME_MAX + 1];

@@ -186,6 +186,7 @@ static void write_superblock(PredlogRecorder *rec,
         .data_size = rec->data_size,
         .policy = rec->policy,
         .created_ns = cfg->created_ns,
+        .flags = cfg->pool_flags,
         .buffer_size = rec->policy == PREDLOG_POLICY_FIXED ? rec->slot_size
                                                            : rec->buffer_size,
     };
@@ -261,6 +262,15 @@ PredlogRecorder *predlog_recorder_new(void *base, uint64_t size,
     if ((unsigned)cfg->policy >= PREDLOG_POLICY__MAX) {
         g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
                     "predlog recorder: unknown policy %d", (int)cfg->policy);
+        return NULL;
+    }
+    if ((cfg->pool_flags & ~PREDLOG_POOL_FLAGS_KNOWN) ||
+        ((cfg->pool_flags & PREDLOG_POOL_FLAG_PREDICTIVE) &&
+         cfg->policy != PREDLOG_POLICY_DYNAMIC)) {
+        g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
+                    "predlog recorder: pool flags 0x%x do not go "
+                    "with policy %s", cfg->pool_flags,
+                    predlog_policy_str(cfg->policy));
         return NULL;
     }
     if (cfg->max_functions < PREDLOG_RECORDER_MIN_FUNCTIONS ||

@@ -112,6 +112,7 @@ typedef struct PredlogRecorderConfig {
     uint64_t cold_segment;      /* 0: PREDLOG_RECORDER_COLD_SEGMENT */
     uint64_t created_ns;        /* written into the superblock */
     const char *name;           /* written into the superblock, may be NULL */
+    uint32_t pool_flags;        /* PREDLOG_POOL_FLAG_*, for the superblock */
 } PredlogRecorderConfig;
 
 typedef struct PredlogRecorder PredlogRecorder;

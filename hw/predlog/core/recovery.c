@@ -33,6 +33,7 @@ struct PredlogImage {
     const uint8_t *base;
     size_t len;
     PredlogPolicy policy;
+    uint32_t flags;             /* PREDLOG_POOL_FLAG_* */
     uint64_t pool_size;
     uint64_t created_ns;
     uint32_t dir_slots;
@@ -99,6 +100,7 @@ static bool check_superblock(PredlogImage *img, GError **errp)
         return false;
     }
     img->policy = sb.policy;
+    img->flags = sb.flags;
     return true;
 }
 
@@ -172,6 +174,14 @@ void predlog_image_free(PredlogImage *img)
 PredlogPolicy predlog_image_policy(PredlogImage *img)
 {
     return img->policy;
+}
+
+const char *predlog_image_policy_name(PredlogImage *img)
+{
+    if (img->flags & PREDLOG_POOL_FLAG_PREDICTIVE) {
+        return "predictive";
+    }
+    return predlog_policy_str(img->policy);
 }
 
 uint64_t predlog_image_pool_size(PredlogImage *img)

@@ -85,6 +85,8 @@ void predlog_image_free(PredlogImage *img);
 
 /* Superblock fields */
 PredlogPolicy predlog_image_policy(PredlogImage *img);
+/* The owner's policy: "fixed", "dynamic" or "predictive" (a flag). */
+const char *predlog_image_policy_name(PredlogImage *img);
 uint64_t predlog_image_pool_size(PredlogImage *img);
 uint64_t predlog_image_created_ns(PredlogImage *img);
 const char *predlog_image_name(PredlogImage *img);
