@@ -14,10 +14,8 @@
  * Copyright (c) 2026 The predlog authors
  */
 
-#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
 #include <glib.h>
 
 #include "hw/predlog/core/record.h"
@@ -1219,8 +1217,9 @@ static void test_chunk_orig_len_bound(void)
     g_autoptr(GArray) recs = NULL;
     uint64_t data_offset, data_size;
     struct rlimit rl;
-    unsigned long vm_pages = 0;
-    FILE *statm;
+    g_autofree char *status = NULL;
+    const char *vm;
+    uint64_t vm_kib;
 
     if (!g_test_subprocess()) {
         g_test_trap_subprocess(NULL, 0, 0);
@@ -1236,12 +1235,14 @@ static void test_chunk_orig_len_bound(void)
         p->region + data_offset + data_size * 3 / 4, 4096, &h, payload),
         >, 0);
 
-    statm = fopen("/proc/self/statm", "r");
-    g_assert_nonnull(statm);
-    g_assert_cmpint(fscanf(statm, "%lu", &vm_pages), ==, 1);
-    fclose(statm);
-    rl.rlim_cur = rl.rlim_max = vm_pages * sysconf(_SC_PAGESIZE) +
-                                512ull * 1024 * 1024;
+    /* the address space in use, "VmSize:  <n> kB" */
+    g_assert_true(g_file_get_contents("/proc/self/status", &status, NULL,
+                                      NULL));
+    vm = strstr(status, "\nVmSize:");
+    g_assert_nonnull(vm);
+    vm_kib = g_ascii_strtoull(vm + strlen("\nVmSize:"), NULL, 10);
+    g_assert_cmpuint(vm_kib, >, 0);
+    rl.rlim_cur = rl.rlim_max = vm_kib * 1024 + 512ull * 1024 * 1024;
     g_assert_cmpint(setrlimit(RLIMIT_AS, &rl), ==, 0);
 
     im = open_ok(p->region, p->size);
