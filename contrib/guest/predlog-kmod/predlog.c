@@ -29,6 +29,21 @@
  * documented set are errors.  A device that breaks these rules is marked
  * broken and every further write() fails with -EIO.
  *
+ * Ring recovery.  The device halts its ring when it cannot read a
+ * descriptor slot or write a status back (STATUS.RING_HALTED, ERROR =
+ * BAD_DESCRIPTOR); it raises no interrupt for that, so a halt shows as a
+ * write (or a wait for a slot) that times out.  The driver then checks
+ * STATUS and, if the ring halted or was stopped behind its back (a reset),
+ * restarts it as docs/specs/predlog.rst says: stop it, make sure bus
+ * mastering is on, program the same ring memory again, clear ERROR and
+ * start it at index 0.  Descriptors that were in flight are not
+ * resubmitted (if the status write-back failed the record may already be
+ * in the pool, and a resubmission would log it twice): their slots are
+ * marked aborted and their writers get -EIO.  ring_gen counts the
+ * restarts; a writer compares it with the value it submitted under to know
+ * that its index belongs to an older ring.  Slots a writer still waits on
+ * are not reused after the restart before it has looked at them.
+ *
  * Copyright (c) 2026 The predlog authors
  */
 
@@ -108,6 +123,7 @@ struct predlog_slot {
 	void *buf;		/* payload buffer, max_record bytes */
 	dma_addr_t dma;
 	bool waiting;		/* its writer has not collected the status */
+	bool aborted;		/* in flight when the ring was reset */
 };
 
 struct predlog_dev {
@@ -138,6 +154,7 @@ struct predlog_dev {
 	u32 head;			/* device's consumer index, validated */
 	bool dead;			/* removed or shut down: no MMIO, no DMA */
 	bool broken;			/* device broke the protocol */
+	u32 ring_gen;			/* ring restarts since probe */
 	u32 last_seq;			/* of the latest OK descriptor */
 
 	/* Statistics for sysfs; updated under lock, read racily */
@@ -145,6 +162,7 @@ struct predlog_dev {
 	u64 dropped;
 	u64 rejected;
 	u64 timeouts;
+	u64 ring_resets;		/* ring restarted after a halt/stop */
 	atomic64_t pressure_events;
 };
 
@@ -273,12 +291,13 @@ static bool predlog_consumed(struct predlog_dev *pd, u32 idx)
 }
 
 /* Wait condition of a writer: its descriptor is done, or waiting is moot. */
-static bool predlog_done(struct predlog_dev *pd, u32 idx)
+static bool predlog_done(struct predlog_dev *pd, u32 idx, u32 gen)
 {
 	bool done;
 
 	spin_lock(&pd->lock);
-	done = !predlog_refresh_head(pd) || predlog_consumed(pd, idx);
+	done = gen != pd->ring_gen || !predlog_refresh_head(pd) ||
+	       predlog_consumed(pd, idx);
 	spin_unlock(&pd->lock);
 	return done;
 }
@@ -301,13 +320,108 @@ static bool predlog_space(struct predlog_dev *pd)
 }
 
 /*
- * The device did not answer in time.  If it halted the ring (it does so
- * for a descriptor it cannot read) it never will: say why and stop.
- * Returns the errno for the writer.
+ * Program our ring into the device and start it; the ring must be off.
+ * The driver's indices then follow the device's new, empty ring.
+ */
+static int predlog_program_ring(struct predlog_dev *pd)
+{
+	struct device *dev = &pd->pdev->dev;
+	u32 status, err, head, tail;
+
+	predlog_write_reg(pd, PREDLOG_REG_ERROR, 0);
+	predlog_write_reg(pd, PREDLOG_REG_RING_BASE_LO, lower_32_bits(pd->ring_dma));
+	predlog_write_reg(pd, PREDLOG_REG_RING_BASE_HI, upper_32_bits(pd->ring_dma));
+	predlog_write_reg(pd, PREDLOG_REG_RING_SIZE, pd->ring_size);
+	predlog_write_reg(pd, PREDLOG_REG_CONTROL,
+			  PREDLOG_CTRL_ENABLE | PREDLOG_CTRL_RING_ENABLE);
+
+	status = predlog_read(pd, PREDLOG_REG_STATUS);
+	err = predlog_read(pd, PREDLOG_REG_ERROR);
+	if (err || !(status & PREDLOG_STS_RING_RUNNING)) {
+		dev_err(dev, "device did not start the ring (STATUS=0x%x, ERROR=%u: %s)\n",
+			status, err, predlog_err_name(err));
+		return -EIO;
+	}
+
+	/* Both indices count from wherever the device says they are */
+	head = predlog_read(pd, PREDLOG_REG_RING_HEAD);
+	tail = predlog_read(pd, PREDLOG_REG_RING_TAIL);
+	if (tail != head) {
+		dev_err(dev, "new ring is not empty (RING_HEAD=%u, RING_TAIL=%u)\n",
+			head, tail);
+		return -EIO;
+	}
+	pd->head = head;
+	pd->prod = head;
+	return 0;
+}
+
+/*
+ * The ring halted, or a reset we did not ask for stopped it (STATUS is
+ * @status): restart it on the same memory, without unbinding.  What the
+ * device completed before it stopped is accounted as usual; what was still
+ * in flight is not resubmitted but aborted, and its writers get -EIO.
+ * Returns 0 when the ring runs again, else -EIO with the device broken.
+ */
+static int predlog_reset_ring(struct predlog_dev *pd, u32 status)
+{
+	u32 mask = pd->ring_size - 1;
+	u32 err, done;
+
+	lockdep_assert_held(&pd->lock);
+	if (status & PREDLOG_STS_RING_HALTED) {
+		/* RING_HEAD stays at the descriptor that failed */
+		if (!predlog_refresh_head(pd))
+			return -EIO;
+	} else {
+		/*
+		 * A reset set RING_HEAD to 0.  Descriptors complete in order,
+		 * status first, so the completed ones are those with a status.
+		 */
+		for (done = pd->head; done != pd->prod; done++) {
+			if (READ_ONCE(pd->ring[done & mask].status) ==
+			    cpu_to_le32(PREDLOG_DESC_STS_PENDING))
+				break;
+		}
+		predlog_account(pd, pd->head, done);
+		pd->head = done;
+	}
+
+	err = predlog_read(pd, PREDLOG_REG_ERROR);
+	dev_warn_ratelimited(&pd->pdev->dev,
+			     "ring %s (STATUS=0x%x, ERROR=%u: %s), resetting it; records in flight, failed with EIO: %u\n",
+			     status & PREDLOG_STS_RING_HALTED ? "halted" : "stopped",
+			     status, err, predlog_err_name(err),
+			     pd->prod - pd->head);
+	pd->ring_resets++;
+	for (done = pd->head; done != pd->prod; done++)
+		pd->slots[done & mask].aborted = true;
+
+	/* Stopping the ring clears RING_HALTED; the registers are ours again */
+	predlog_write_reg(pd, PREDLOG_REG_CONTROL, PREDLOG_CTRL_ENABLE);
+	/*
+	 * Bus mastering turned off is one way to halt the ring, and the
+	 * device could not start it again without; the driver set it at probe.
+	 */
+	pci_set_master(pd->pdev);
+	pd->ring_gen++;
+	if (predlog_program_ring(pd)) {
+		predlog_mark_broken(pd, "the ring could not be restarted");
+		return -EIO;
+	}
+	/* Writers of aborted descriptors, and submitters waiting for a slot */
+	wake_up_all(&pd->wq);
+	return 0;
+}
+
+/*
+ * The device did not answer in time.  If it halted or stopped the ring it
+ * never will: restart the ring.  Returns 0 if the ring was restarted, else
+ * the errno for the writer.
  */
 static int predlog_timed_out(struct predlog_dev *pd)
 {
-	u32 status, err;
+	u32 status;
 
 	lockdep_assert_held(&pd->lock);
 	if (pd->dead)
@@ -316,14 +430,13 @@ static int predlog_timed_out(struct predlog_dev *pd)
 		return -EIO;
 	pd->timeouts++;
 	status = predlog_read(pd, PREDLOG_REG_STATUS);
-	if (status & PREDLOG_STS_RING_HALTED || !(status & PREDLOG_STS_RING_RUNNING)) {
-		err = predlog_read(pd, PREDLOG_REG_ERROR);
-		dev_err(&pd->pdev->dev,
-			"ring stopped (STATUS=0x%x, ERROR=%u: %s)\n",
-			status, err, predlog_err_name(err));
-		predlog_mark_broken(pd, "the device stopped its ring");
+	if (status == U32_MAX) {
+		/* A read from a device that is gone */
+		predlog_mark_broken(pd, "the device does not answer (STATUS reads all ones)");
 		return -EIO;
 	}
+	if (status & PREDLOG_STS_RING_HALTED || !(status & PREDLOG_STS_RING_RUNNING))
+		return predlog_reset_ring(pd, status);
 	dev_warn_ratelimited(&pd->pdev->dev,
 			     "no acknowledgement within %u ms (head %u, prod %u)\n",
 			     timeout_ms, pd->head, pd->prod);
@@ -332,9 +445,12 @@ static int predlog_timed_out(struct predlog_dev *pd)
 
 /*
  * Called with submit_lock held; returns with it held.  Holding the mutex
- * while we wait keeps later submitters queued behind us in order.
+ * while we wait keeps later submitters queued behind us in order.  On
+ * success *@idx is the free producer index and *@gen the ring generation
+ * it belongs to.
  */
-static int predlog_wait_space(struct predlog_dev *pd, bool nonblock)
+static int predlog_wait_space(struct predlog_dev *pd, bool nonblock,
+			      u32 *idx, u32 *gen)
 {
 	long t;
 	int ret;
@@ -346,6 +462,8 @@ static int predlog_wait_space(struct predlog_dev *pd, bool nonblock)
 		} else if (!predlog_refresh_head(pd)) {
 			ret = -EIO;
 		} else if (predlog_slot_free_locked(pd)) {
+			*idx = pd->prod;
+			*gen = pd->ring_gen;
 			ret = 0;
 		} else {
 			ret = -EAGAIN;
@@ -363,7 +481,9 @@ static int predlog_wait_space(struct predlog_dev *pd, bool nonblock)
 			spin_lock(&pd->lock);
 			ret = predlog_timed_out(pd);
 			spin_unlock(&pd->lock);
-			return ret;
+			/* After a ring reset, look for a slot again */
+			if (ret)
+				return ret;
 		}
 	}
 }
@@ -403,6 +523,43 @@ static ssize_t predlog_collect(struct predlog_dev *pd, struct predlog_file *pf,
 	return -EIO;
 }
 
+/*
+ * The result of the write of descriptor @idx, submitted to ring generation
+ * @gen, once its wait is over (@t from wait_event_interruptible_timeout()).
+ */
+static ssize_t predlog_finish(struct predlog_dev *pd, struct predlog_file *pf,
+			      u32 idx, u32 gen, size_t len, long t)
+{
+	int ret;
+
+	lockdep_assert_held(&pd->lock);
+	if (gen == pd->ring_gen && !pd->broken && predlog_refresh_head(pd) &&
+	    predlog_consumed(pd, idx)) {
+		if (t == 0)
+			dev_warn_ratelimited(&pd->pdev->dev,
+					     "completion interrupt missed\n");
+		return predlog_collect(pd, pf, idx, len);
+	}
+	if (gen == pd->ring_gen) {
+		if (pd->broken)
+			return -EIO;
+		/*
+		 * The record is in flight and may still be logged, so
+		 * restarting the call could log it twice.
+		 */
+		if (t < 0)
+			return -EINTR;
+		ret = predlog_timed_out(pd);
+		if (ret)
+			return ret;
+		/* The ring was reset now, with this descriptor in flight */
+	}
+	/* The ring was reset since we submitted; it may have completed first */
+	if (pd->slots[idx & (pd->ring_size - 1)].aborted)
+		return -EIO;
+	return predlog_collect(pd, pf, idx, len);
+}
+
 static ssize_t predlog_fop_write(struct file *file, const char __user *ubuf,
 				 size_t len, loff_t *ppos)
 {
@@ -411,7 +568,7 @@ static ssize_t predlog_fop_write(struct file *file, const char __user *ubuf,
 	struct predlog_slot *slot;
 	struct predlog_desc *d;
 	ssize_t ret;
-	u32 idx;
+	u32 idx, gen;
 	long t;
 
 	if (len == 0)
@@ -421,7 +578,8 @@ static ssize_t predlog_fop_write(struct file *file, const char __user *ubuf,
 
 	if (mutex_lock_interruptible(&pd->submit_lock))
 		return -ERESTARTSYS;
-	ret = predlog_wait_space(pd, file->f_flags & O_NONBLOCK);
+retry:
+	ret = predlog_wait_space(pd, file->f_flags & O_NONBLOCK, &idx, &gen);
 	if (ret) {
 		mutex_unlock(&pd->submit_lock);
 		return ret;
@@ -430,9 +588,10 @@ static ssize_t predlog_fop_write(struct file *file, const char __user *ubuf,
 	/*
 	 * The slot is ours: consumed, collected, and only the holder of
 	 * submit_lock fills slots.  remove() takes submit_lock before it
-	 * frees the buffers, so they exist while we copy.
+	 * frees the buffers, so they exist while we copy.  A ring reset
+	 * (which needs only the spinlock) may renumber the ring meanwhile;
+	 * then we start over.
 	 */
-	idx = pd->prod;
 	slot = &pd->slots[idx & (pd->ring_size - 1)];
 	if (copy_from_user(slot->buf, ubuf, len)) {
 		mutex_unlock(&pd->submit_lock);
@@ -446,6 +605,10 @@ static ssize_t predlog_fop_write(struct file *file, const char __user *ubuf,
 		mutex_unlock(&pd->submit_lock);
 		return ret;
 	}
+	if (gen != pd->ring_gen) {
+		spin_unlock(&pd->lock);
+		goto retry;
+	}
 	d = &pd->ring[idx & (pd->ring_size - 1)];
 	d->addr = cpu_to_le64(slot->dma);
 	d->len = cpu_to_le32(len);
@@ -456,6 +619,7 @@ static ssize_t predlog_fop_write(struct file *file, const char __user *ubuf,
 	d->seq = 0;
 	WRITE_ONCE(d->status, cpu_to_le32(PREDLOG_DESC_STS_PENDING));
 	slot->waiting = true;
+	slot->aborted = false;
 	pd->prod = idx + 1;
 	/*
 	 * writel() orders the descriptor and payload stores above before the
@@ -465,7 +629,8 @@ static ssize_t predlog_fop_write(struct file *file, const char __user *ubuf,
 	spin_unlock(&pd->lock);
 	mutex_unlock(&pd->submit_lock);
 
-	t = wait_event_interruptible_timeout(pd->wq, predlog_done(pd, idx),
+	t = wait_event_interruptible_timeout(pd->wq,
+					     predlog_done(pd, idx, gen),
 					     predlog_timeout());
 
 	spin_lock(&pd->lock);
@@ -473,23 +638,7 @@ static ssize_t predlog_fop_write(struct file *file, const char __user *ubuf,
 		/* The ring memory is gone; do not touch the slot */
 		ret = -ENODEV;
 	} else {
-		if (!pd->broken && predlog_refresh_head(pd) &&
-		    predlog_consumed(pd, idx)) {
-			if (t == 0)
-				dev_warn_ratelimited(&pd->pdev->dev,
-						     "completion interrupt missed\n");
-			ret = predlog_collect(pd, pf, idx, len);
-		} else if (pd->broken) {
-			ret = -EIO;
-		} else if (t < 0) {
-			/*
-			 * The record is in flight and may still be logged, so
-			 * restarting the call could log it twice.
-			 */
-			ret = -EINTR;
-		} else {
-			ret = predlog_timed_out(pd);
-		}
+		ret = predlog_finish(pd, pf, idx, gen, len, t);
 		/*
 		 * Give the slot up.  If the device has not consumed it yet,
 		 * predlog_slot_free_locked() keeps it until it does.
@@ -618,6 +767,7 @@ PREDLOG_ATTR_U64(records);
 PREDLOG_ATTR_U64(dropped);
 PREDLOG_ATTR_U64(rejected);
 PREDLOG_ATTR_U64(timeouts);
+PREDLOG_ATTR_U64(ring_resets);
 PREDLOG_ATTR_U64(last_seq);
 PREDLOG_ATTR_U64(num_funcs);
 PREDLOG_ATTR_U64(max_record);
@@ -670,6 +820,7 @@ static struct attribute *predlog_attrs[] = {
 	&dev_attr_dropped.attr,
 	&dev_attr_rejected.attr,
 	&dev_attr_timeouts.attr,
+	&dev_attr_ring_resets.attr,
 	&dev_attr_last_seq.attr,
 	&dev_attr_num_funcs.attr,
 	&dev_attr_max_record.attr,
@@ -806,40 +957,12 @@ static int predlog_check_device(struct predlog_dev *pd)
 
 static int predlog_start_ring(struct predlog_dev *pd)
 {
-	struct device *dev = &pd->pdev->dev;
-	u32 status, err, tail;
-
 	/*
 	 * Start from a known register state whatever a previous driver (or a
 	 * kexec'd kernel) left behind; RESET keeps BARs and MSI-X.
 	 */
 	predlog_write_reg(pd, PREDLOG_REG_CONTROL, PREDLOG_CTRL_RESET);
-	predlog_write_reg(pd, PREDLOG_REG_ERROR, 0);
-
-	predlog_write_reg(pd, PREDLOG_REG_RING_BASE_LO, lower_32_bits(pd->ring_dma));
-	predlog_write_reg(pd, PREDLOG_REG_RING_BASE_HI, upper_32_bits(pd->ring_dma));
-	predlog_write_reg(pd, PREDLOG_REG_RING_SIZE, pd->ring_size);
-	predlog_write_reg(pd, PREDLOG_REG_CONTROL,
-			  PREDLOG_CTRL_ENABLE | PREDLOG_CTRL_RING_ENABLE);
-
-	status = predlog_read(pd, PREDLOG_REG_STATUS);
-	err = predlog_read(pd, PREDLOG_REG_ERROR);
-	if (err || !(status & PREDLOG_STS_RING_RUNNING)) {
-		dev_err(dev, "device did not start the ring (STATUS=0x%x, ERROR=%u: %s)\n",
-			status, err, predlog_err_name(err));
-		return -EIO;
-	}
-
-	/* Both indices count from wherever the device says they are */
-	pd->head = predlog_read(pd, PREDLOG_REG_RING_HEAD);
-	tail = predlog_read(pd, PREDLOG_REG_RING_TAIL);
-	if (tail != pd->head) {
-		dev_err(dev, "new ring is not empty (RING_HEAD=%u, RING_TAIL=%u)\n",
-			pd->head, tail);
-		return -EIO;
-	}
-	pd->prod = pd->head;
-	return 0;
+	return predlog_program_ring(pd);
 }
 
 /* Stop the device using our memory; idempotent.  Callers then wake waiters. */
