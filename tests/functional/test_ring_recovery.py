@@ -25,6 +25,11 @@ A second test halts the ring under three concurrent writers: each
 writer whose record was in flight gets EIO (the driver says how many
 there were), the others go on on the new ring, nobody hangs, the ring is
 reset once, and the pool holds exactly the records acknowledged.
+
+A third test resets the function (PCIe FLR through sysfs) behind the
+driver's back, which stops the ring and zeroes RING_HEAD: the next write
+finds that, the driver restarts the ring, and that write and the ones
+after it are logged.
 """
 
 import json
@@ -269,6 +274,29 @@ class RingRecoveryTest(unittest.TestCase):
         self.assertEqual(len(messages), total)
         self.assertEqual([r['seq'] for r in guest],
                          list(range(1, total + 1)))
+
+    def test_function_reset(self):
+        self.start()
+        self.guest('predlog-log -n %d before-flr' % BATCH)
+        self.guest('echo 1 > %s/device/reset' % SYSFS)
+        ring = self.vm.cmd('query-predlog')[0]['ring']
+        self.assertFalse(ring['running'], ring)
+        # nothing was in flight, so nothing is lost
+        self.guest('predlog-log -n %d after-flr' % BATCH)
+        self.assertEqual(self.sysfs('ring_resets'), '1')
+        stops = self.dmesg(r'ring stopped \(STATUS=0x[0-9a-f]+, ERROR=\d+: '
+                           r'[a-z ]+\), resetting it; records in flight, '
+                           r'failed with EIO: 0\b')
+        self.assertEqual(len(stops), 1, self.guest('dmesg'))
+        self.check_still_bound()
+        self.assertEqual(self.sysfs('records'), str(2 * BATCH))
+        self.assertEqual(self.logged(), 2 * BATCH)
+        guest = self.recovered_guest_records()
+        self.assertEqual([r['message'] for r in guest],
+                         ['before-flr #%d' % i for i in range(1, BATCH + 1)]
+                         + ['after-flr #%d' % i
+                            for i in range(1, BATCH + 1)])
+
 
 if __name__ == '__main__':
     predlog_vm.tap_main()

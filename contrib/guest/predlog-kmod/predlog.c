@@ -252,14 +252,18 @@ static void predlog_account(struct predlog_dev *pd, u32 from, u32 to)
 	}
 }
 
+static int predlog_reset_ring(struct predlog_dev *pd, u32 status);
+
 /*
  * Refresh pd->head from RING_HEAD.  The device may only move it forward,
  * and never past what we submitted; anything else (including the all-ones
- * of a vanished device) breaks the device.  Returns false if broken.
+ * of a vanished device) breaks the device, unless a reset (a function
+ * level reset, CONTROL.RESET) stopped the ring and zeroed RING_HEAD: then
+ * the ring is restarted, which bumps ring_gen.  Returns false if broken.
  */
 static bool predlog_refresh_head(struct predlog_dev *pd)
 {
-	u32 head;
+	u32 head, status;
 
 	lockdep_assert_held(&pd->lock);
 	if (pd->dead || pd->broken)
@@ -272,6 +276,10 @@ static bool predlog_refresh_head(struct predlog_dev *pd)
 	 */
 	head = predlog_read(pd, PREDLOG_REG_RING_HEAD);
 	if (head - pd->head > pd->prod - pd->head) {
+		status = predlog_read(pd, PREDLOG_REG_STATUS);
+		if (status != U32_MAX &&
+		    !(status & (PREDLOG_STS_RING_RUNNING | PREDLOG_STS_RING_HALTED)))
+			return !predlog_reset_ring(pd, status);
 		dev_err(&pd->pdev->dev,
 			"RING_HEAD %u is outside [%u, %u]\n",
 			head, pd->head, pd->prod);
@@ -296,8 +304,9 @@ static bool predlog_done(struct predlog_dev *pd, u32 idx, u32 gen)
 	bool done;
 
 	spin_lock(&pd->lock);
+	/* Refreshing the head may reset the ring: check gen again after it */
 	done = gen != pd->ring_gen || !predlog_refresh_head(pd) ||
-	       predlog_consumed(pd, idx);
+	       gen != pd->ring_gen || predlog_consumed(pd, idx);
 	spin_unlock(&pd->lock);
 	return done;
 }
@@ -533,8 +542,9 @@ static ssize_t predlog_finish(struct predlog_dev *pd, struct predlog_file *pf,
 	int ret;
 
 	lockdep_assert_held(&pd->lock);
+	/* Refreshing the head may reset the ring: check gen again after it */
 	if (gen == pd->ring_gen && !pd->broken && predlog_refresh_head(pd) &&
-	    predlog_consumed(pd, idx)) {
+	    gen == pd->ring_gen && predlog_consumed(pd, idx)) {
 		if (t == 0)
 			dev_warn_ratelimited(&pd->pdev->dev,
 					     "completion interrupt missed\n");
