@@ -163,6 +163,9 @@ SET_SIZE = MIB                      # each set dirties one MiB of pages
 # threshold below one page, so a dirty sync comes only once every dirty
 # page was sent, and migration ends at the first sync that finds none.
 SCRIPT_BANDWIDTH = MIB
+# runs of one binary and capability set made before giving up on the
+# schedule (see running_stream())
+RUNNING_ATTEMPTS = 3
 SCRIPT_DOWNTIME_MS = 1
 # host clock readings that vm_stop() takes (cpu_disable_ticks())
 HOST_CLOCK_FIELDS = {'timer': ('cpu_ticks_offset', 'cpu_clock_offset')}
@@ -445,9 +448,22 @@ class StreamStock(unittest.TestCase):
                                              'default', run)
             qemu = self.ours if which == 'ours' else self.stock
             path = os.path.join(self.tmpdir, name)
-            written, syncs = save_running_stream(qemu, path, caps)
-            self.streams[key] = (migration_stream.read_stream(path), written,
-                                 syncs, path)
+            # The script has to write each set inside a window of about a
+            # second; on a loaded machine it can miss one, and then the
+            # run proves nothing either way.  Such a run is made again (a
+            # missed window is the harness's problem, not the binary's);
+            # a run that kept to the schedule is compared as it is, and
+            # one that misses on every attempt fails with the reason.
+            for attempt in range(1, RUNNING_ATTEMPTS + 1):
+                written, syncs = save_running_stream(qemu, path, caps)
+                run = (migration_stream.read_stream(path), written, syncs,
+                       path)
+                problem = self.schedule_problem(run)
+                if not problem:
+                    break
+                predlog_vm.diag('%s, attempt %d of %d: %s'
+                                % (name, attempt, RUNNING_ATTEMPTS, problem))
+            self.streams[key] = run
         return self.streams[key]
 
     def schedule_problem(self, run):
