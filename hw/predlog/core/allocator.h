@@ -22,9 +22,10 @@
  *  4. sizes the function's fast-tier buffer for the peak forecast over
  *     the fast-tier window -- at once if the forecast is confident (the
  *     buffer is in place before the burst: the "shadow log"), otherwise
- *     growing at most 2x per refresh and only when the buffer fills --
- *     and gives it a cold-tier budget in proportion to its need, so the
- *     spare pool extends every function's history alike.
+ *     growing at most 2x per refresh and only when the buffer fills.
+ *     It sets no cold-tier budgets: once the pool is full the oldest
+ *     history of any function goes first, so the spare pool extends
+ *     every function's history alike.
  *
  * Between refreshes, a function whose records in the running interval
  * exceed what the plan has room for (its forecast plus the plan's
