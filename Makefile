@@ -18,6 +18,10 @@
 #   make bench-migration  live migration of paced guest workloads with
 #                 predlog beside stock pre-copy, XBZRLE, auto-converge and
 #                 post-copy, with plots (BENCH_MIGRATION_ARGS=--quick ...)
+#   make fuzz     libFuzzer + ASan + UBSan on the core's decoders (clang, in
+#                 build/fuzz): FUZZ_SECONDS (default 60) per target,
+#                 FUZZ_TARGETS="record image ..." to select; fails on a
+#                 finding (docs/devel/predlog-fuzzing.rst)
 #   make check-fresh  as root: make check, make run and a quick make bench
 #                 in a new Debian 12 root made by debootstrap, timed
 #                 (CHECK_FRESH_ARGS=--help for its options)
@@ -38,7 +42,7 @@ export CCACHE_NOHASHDIR := 1
 
 
 .PHONY: all qemu qemu-stock core core-asan guest check run bench bench-net \
-        bench-migration check-fresh clean distclean help
+        bench-migration check-fresh fuzz clean distclean help
 
 all: qemu core guest
 
@@ -95,6 +99,10 @@ check: all qemu-stock core-asan
 
 run: all
 	$(REPO)/tools/predlog-run
+
+fuzz:
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) BUILD=$(BUILD) \
+	    $(REPO)/tests/fuzz/run-fuzz
 
 # BENCH_QUICK=1 runs every benchmark in its smoke mode: seconds instead of
 # minutes, figures too noisy to quote, but a benchmark that rots fails.
