@@ -652,9 +652,11 @@ void recovery_print_table(Recovery *r, FILE *out)
                            r->totals.duplicates);
     g_string_append_printf(s, "          %" PRIu64 " summarised, %" PRIu64
                            " from the cold tier, %" PRIu64 " chunks, %"
-                           PRIu64 " bad chunks\n",
+                           PRIu64 " bad chunks, %" PRIu64
+                           " chunks over the unpack limit\n",
                            r->totals.summarised, r->totals.from_cold,
-                           r->totals.chunks, r->totals.bad_chunks);
+                           r->totals.chunks, r->totals.bad_chunks,
+                           r->totals.chunks_over_limit);
     g_string_append(s, "Written:\n");
     for (unsigned i = 0; i < r->n_fn; i++) {
         const FunctionOutput *fo = &r->out[i];
@@ -745,6 +747,7 @@ void recovery_print_json(Recovery *r, FILE *out)
         json_u64(s, &f, "from_cold", r->totals.from_cold);
         json_u64(s, &f, "chunks", r->totals.chunks);
         json_u64(s, &f, "bad_chunks", r->totals.bad_chunks);
+        json_u64(s, &f, "chunks_over_limit", r->totals.chunks_over_limit);
         json_u64(s, &f, "damaged_entries", r->totals.damaged_entries);
         json_u64(s, &f, "salvaged_functions", r->totals.salvaged_functions);
         json_u64(s, &f, "salvaged", r->totals.salvaged);
@@ -787,6 +790,17 @@ void recovery_report_salvage(const Recovery *r, const char *path, FILE *out)
             "were found in the data area and are recovered as %s\n", path,
             r->totals.salvaged_functions, ids->str, r->totals.salvaged,
             names->str);
+}
+
+void recovery_report_unpack_limit(const Recovery *r, const char *path,
+                                  FILE *out)
+{
+    fprintf(out, "predlog-recover: warning: %s: %" PRIu64 " compressed "
+            "chunk(s) holding %" PRIu64 " bytes were left packed, over the "
+            "unpack limit of %" PRIu64 " bytes; their records count as "
+            "overwritten.  To recover them, raise --max-unpacked (0: no "
+            "limit)\n", path, r->totals.chunks_over_limit,
+            r->totals.bytes_over_limit, predlog_image_unpack_limit(r->img));
 }
 
 /* ------------------------------------------------------------------ */

@@ -87,5 +87,8 @@ void recovery_print_json(Recovery *r, FILE *out);
 
 /* The warning about salvaged functions, on @out, naming pool file @path. */
 void recovery_report_salvage(const Recovery *r, const char *path, FILE *out);
+/* Warn on @out that chunks were left packed (totals.chunks_over_limit). */
+void recovery_report_unpack_limit(const Recovery *r, const char *path,
+                                  FILE *out);
 
 #endif /* TOOLS_PREDLOG_RECOVER_OUTPUT_H */

@@ -64,6 +64,10 @@ static const char usage_text[] =
 "  -q, --quiet           no summary on stdout\n"
 "      --json-summary    print the summary as one JSON object instead of\n"
 "                        a table\n"
+"      --max-unpacked SIZE\n"
+"                        decompress at most SIZE bytes of cold-tier chunks\n"
+"                        (suffix K, M, G or T; 0: no limit; default: 16\n"
+"                        times the pool's data area, at least 256M)\n"
 "  -h, --help            show this help and exit\n"
 "      --version         show the version and exit\n"
 "\n"
@@ -75,6 +79,8 @@ typedef struct Options {
     const char *output_dir;
     bool quiet;
     bool json_summary;
+    bool have_max_unpacked;
+    uint64_t max_unpacked;
     const char *pool_file;
 } Options;
 
@@ -102,13 +108,45 @@ static void G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN usage_error(const char *fmt,
     exit(EXIT_USAGE);
 }
 
+/* "<n>[KMGT]" in bytes, binary multiples; false if it is not one. */
+static bool parse_size(const char *str, uint64_t *bytes)
+{
+    static const char suffixes[] = "KMGT";
+    const char *sfx;
+    char *end;
+    uint64_t n;
+    unsigned shift = 0;
+
+    if (!g_ascii_isdigit(*str)) {
+        return false;
+    }
+    errno = 0;
+    n = g_ascii_strtoull(str, &end, 10);
+    if (errno) {
+        return false;
+    }
+    if (*end) {
+        sfx = strchr(suffixes, g_ascii_toupper(*end));
+        if (!sfx || end[1]) {
+            return false;
+        }
+        shift = 10 * (sfx - suffixes + 1);
+    }
+    if (n > (UINT64_MAX >> shift)) {
+        return false;
+    }
+    *bytes = n << shift;
+    return true;
+}
+
 static void parse_options(int argc, char **argv, Options *opts)
 {
-    enum { OPT_JSON_SUMMARY = 256, OPT_VERSION };
+    enum { OPT_JSON_SUMMARY = 256, OPT_MAX_UNPACKED, OPT_VERSION };
     static const struct option long_opts[] = {
         { "output-dir", required_argument, NULL, 'o' },
         { "quiet", no_argument, NULL, 'q' },
         { "json-summary", no_argument, NULL, OPT_JSON_SUMMARY },
+        { "max-unpacked", required_argument, NULL, OPT_MAX_UNPACKED },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
@@ -129,6 +167,13 @@ static void parse_options(int argc, char **argv, Options *opts)
             break;
         case OPT_JSON_SUMMARY:
             opts->json_summary = true;
+            break;
+        case OPT_MAX_UNPACKED:
+            if (!parse_size(optarg, &opts->max_unpacked)) {
+                usage_error("--max-unpacked needs a SIZE in bytes, with an "
+                            "optional suffix K, M, G or T, not '%s'", optarg);
+            }
+            opts->have_max_unpacked = true;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -283,9 +328,15 @@ int main(int argc, char **argv)
         return EXIT_ERROR;
     }
 
+    if (opts.have_max_unpacked) {
+        predlog_image_set_unpack_limit(img, opts.max_unpacked);
+    }
     recovery_init(&r, img, opts.output_dir);
     if (r.totals.salvaged_functions) {
         recovery_report_salvage(&r, opts.pool_file, stderr);
+    }
+    if (r.totals.chunks_over_limit) {
+        recovery_report_unpack_limit(&r, opts.pool_file, stderr);
     }
 
     if (!recovery_write_outputs(&r, &errmsg)) {

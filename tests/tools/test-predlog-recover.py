@@ -651,10 +651,12 @@ def test_scenario(tap, tmp, name):
         total = ("Total:    %d committed, %d torn, %d overwritten, "
                  "%d orphaned, %d duplicates\n"
                  "          %d summarised, %d from the cold tier, "
-                 "%d chunks, %d bad chunks\n" %
+                 "%d chunks, %d bad chunks, "
+                 "%d chunks over the unpack limit\n" %
                  (t["committed"], t["torn"], t["overwritten"],
                   t["orphaned"], t["duplicates"], t["summarised"],
-                  t["from_cold"], t["chunks"], t["bad_chunks"]))
+                  t["from_cold"], t["chunks"], t["bad_chunks"],
+                  t["chunks_over_limit"]))
         if total not in text:
             raise AssertionError("table lacks %r:\n%s" % (total, text))
         lines = text.splitlines()
@@ -888,6 +890,37 @@ def test_scenario(tap, tmp, name):
             expect("decoded summaries", summaries() >= 30)
         tap.check("tiered: summaries aged into chunks decode exactly",
                   tiered_summaries)
+
+        def unpack_limit():
+            # A limit of one byte leaves every zstd chunk packed (only an
+            # incompressible one, stored as is, still unpacks), with a
+            # warning; 0 (no limit) gives back what the default did.
+            lim = os.path.join(tmp, "tiered-limited")
+            p = run([RECOVER, "--json-summary", "--max-unpacked", "1",
+                     "-o", lim, pool])
+            err = p.stderr.decode()
+            expect_eq("exit (stderr %r)" % err, p.returncode, 0)
+            t = json.loads(p.stdout)["totals"]
+            t0 = summary["totals"]
+            expect_eq("chunks over the limit + unpacked",
+                      t["chunks_over_limit"] + t["chunks"], t0["chunks"])
+            expect("most chunks over the limit",
+                   t["chunks_over_limit"] > t0["chunks"] // 2)
+            expect("from_cold fewer", t["from_cold"] < t0["from_cold"])
+            expect("committed fewer", t["committed"] < t0["committed"])
+            expect("overwritten more", t["overwritten"] > t0["overwritten"])
+            want = ("%d compressed chunk(s) holding " %
+                    t["chunks_over_limit"])
+            expect("warning %r in %r" % (want, err),
+                   want in err and "--max-unpacked" in err)
+            p = run([RECOVER, "--json-summary", "--max-unpacked", "0",
+                     "-o", lim, pool])
+            expect_eq("no limit: exit, stderr", (p.returncode, p.stderr),
+                      (0, b""))
+            expect_eq("no limit: totals", json.loads(p.stdout)["totals"],
+                      t0)
+        tap.check("tiered: --max-unpacked leaves chunks over it packed and "
+                  "says so; 0 lifts the limit", unpack_limit)
 
         def budget():
             # budgets are shares of a full pool: with room left, a
@@ -1150,7 +1183,14 @@ def usage(tap, tmp):
                         ("unknown option", ["--bogus", good]),
                         ("unknown short option", ["-x", good]),
                         ("-o without DIR", ["-o"]),
-                        ("empty DIR", ["-o", "", good])]:
+                        ("empty DIR", ["-o", "", good]),
+                        ("--max-unpacked without SIZE", ["--max-unpacked"]),
+                        ("--max-unpacked not a size",
+                         ["--max-unpacked", "12X", good]),
+                        ("--max-unpacked negative",
+                         ["--max-unpacked", "-1", good]),
+                        ("--max-unpacked overflowing",
+                         ["--max-unpacked", "99999999999T", good])]:
         def one(args=args):
             p = run([RECOVER] + args, cwd=tmp)
             err = p.stderr.decode()

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <glib.h>
+#include <zstd.h>
 
 #include "hw/predlog/core/record.h"
 #include "hw/predlog/core/recorder.h"
@@ -1254,6 +1255,88 @@ static void test_chunk_orig_len_bound(void)
     pool_free(p);
 }
 
+/*
+ * zstd chunks claiming more than the image's unpack limit stay packed:
+ * twelve chunks that each decompress a 4 MiB record of zeros from about
+ * a hundred bytes (a forged pool can claim gigabytes this way).  With a
+ * limit of 20 MiB four unpack, eight do not and are counted; a second
+ * scan answers the same; 0 lifts the limit.
+ */
+static void test_chunk_unpack_limit(void)
+{
+    enum { N_CHUNKS = 12, BIG = 4 * 1024 * 1024 };
+    Pool *p = pool_new(4 * 1024 * 1024, PREDLOG_POLICY_FIXED, 4, 0, 1);
+    g_autofree uint8_t *zeros = g_malloc0(BIG);
+    g_autofree uint8_t *raw = g_malloc(BIG + 4096);
+    size_t zcap = ZSTD_compressBound(BIG + 4096);
+    g_autofree uint8_t *z = g_malloc(zcap);
+    uint64_t data_offset, data_size, at;
+    PredlogRecoveryTotals t, t2;
+    PredlogImage *im;
+
+    pool_log(p, 0, 100);
+    data_offset = le64_at(p->region + PREDLOG_POOL_SB_OFF_DATA_OFFSET);
+    data_size = le64_at(p->region + PREDLOG_POOL_SB_OFF_DATA_SIZE);
+    /* slot 3 of 4 is never used: put the chunks there */
+    at = data_offset + data_size * 3 / 4;
+    for (unsigned i = 0; i < N_CHUNKS; i++) {
+        PredlogRecordHeader in = {
+            .type = PREDLOG_RECORD_TYPE_GUEST,
+            .level = PREDLOG_RECORD_LEVEL_FULL,
+            .func_id = 0,
+            .orig_len = BIG,
+            .stored_len = BIG,
+            .seq = 1000 + i,
+            .timestamp_ns = 6000 + i,
+        };
+        size_t raw_len = predlog_record_encode(raw, BIG + 4096, &in, zeros);
+        size_t zlen;
+        PredlogRecordHeader ch = {
+            .type = PREDLOG_RECORD_TYPE_CHUNK,
+            .level = PREDLOG_RECORD_LEVEL_FULL,
+            .func_id = 0,
+            .orig_len = raw_len,
+            .seq = 2000 + i,
+            .timestamp_ns = 6000 + i,
+            .aux = PREDLOG_CHUNK_CODEC_ZSTD,
+        };
+        size_t n;
+
+        g_assert_cmpuint(raw_len, >, BIG);
+        zlen = ZSTD_compress(z, zcap, raw, raw_len, 1);
+        g_assert_false(ZSTD_isError(zlen));
+        g_assert_cmpuint(zlen, <, 4096);
+        ch.stored_len = zlen;
+        n = predlog_record_encode(p->region + at,
+                                  data_offset + data_size - at, &ch, z);
+        g_assert_cmpuint(n, >, 0);
+        at += n;
+    }
+
+    im = open_ok(p->region, p->size);
+    g_assert_cmpuint(predlog_image_unpack_limit(im), ==,
+                     MAX(PREDLOG_RECOVERY_UNPACK_MIN,
+                         data_size * PREDLOG_RECOVERY_UNPACK_RATIO));
+    predlog_image_set_unpack_limit(im, 20 * 1024 * 1024);
+    g_array_unref(predlog_image_scan(im, &t));
+    g_assert_cmpuint(t.chunks, ==, 4);
+    g_assert_cmpuint(t.bad_chunks, ==, 0);
+    g_assert_cmpuint(t.chunks_over_limit, ==, N_CHUNKS - 4);
+    g_assert_cmpuint(t.bytes_over_limit, ==, (N_CHUNKS - 4) *
+                     (uint64_t)(BIG + PREDLOG_RECORD_MIN_SIZE));
+    g_assert_cmpuint(t.from_cold, ==, 4);
+    g_array_unref(predlog_image_scan(im, &t2));
+    g_assert_cmpmem(&t, sizeof(t), &t2, sizeof(t2));
+
+    predlog_image_set_unpack_limit(im, 0);
+    g_array_unref(predlog_image_scan(im, &t));
+    g_assert_cmpuint(t.chunks, ==, N_CHUNKS);
+    g_assert_cmpuint(t.chunks_over_limit, ==, 0);
+    g_assert_cmpuint(t.from_cold, ==, N_CHUNKS);
+    predlog_image_free(im);
+    pool_free(p);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1272,6 +1355,8 @@ int main(int argc, char **argv)
     g_test_add_func("/recovery/garbage/chunk-orig-len",
                     test_chunk_orig_len_bound);
     g_test_add_func("/recovery/garbage/metadata", test_garbage_metadata);
+    g_test_add_func("/recovery/garbage/chunk-unpack-limit",
+                    test_chunk_unpack_limit);
     if (g_test_perf()) {
         g_test_add_func("/recovery/perf/scan-64mib", test_scan_speed);
     }

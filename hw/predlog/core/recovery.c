@@ -45,6 +45,8 @@ struct PredlogImage {
     int *index_of;              /* dir_slots: id -> index in funcs, or -1 */
     bool *damaged;              /* dir_slots: entry written, neither intact */
     GPtrArray *unpacked;        /* contents of chunks, for record payloads */
+    uint64_t unpack_limit;      /* bytes one scan may decompress; 0: any */
+    uint64_t unpacked_bytes;    /* decompressed and kept by this scan */
 };
 
 GQuark predlog_recovery_error_quark(void)
@@ -154,7 +156,19 @@ PredlogImage *predlog_image_open(const void *base, size_t len,
         return NULL;
     }
     read_directory(img);
+    img->unpack_limit = MAX(PREDLOG_RECOVERY_UNPACK_MIN,
+                            img->data_size * PREDLOG_RECOVERY_UNPACK_RATIO);
     return img;
+}
+
+uint64_t predlog_image_unpack_limit(PredlogImage *img)
+{
+    return img->unpack_limit;
+}
+
+void predlog_image_set_unpack_limit(PredlogImage *img, uint64_t bytes)
+{
+    img->unpack_limit = bytes;
 }
 
 void predlog_image_free(PredlogImage *img)
@@ -296,15 +310,24 @@ static bool active_buffer_torn(PredlogImage *img,
            PREDLOG_RECORD_TORN;
 }
 
+typedef enum {
+    UNPACK_OK,
+    UNPACK_BAD,                 /* the chunk ended early or did not decode */
+    UNPACK_OVER_LIMIT,          /* left packed: over the scan's limit */
+} UnpackResult;
+
 /*
  * Unpack the CHUNK record @chunk (VALID, of a known function) and append
  * the records inside to @found.  The contents are untrusted: they must
  * decompress to exactly orig_len bytes and hold VALID records of the
  * chunk's function back to back; the first thing that is not ends the
- * chunk (returns false: the rest of it is lost).
+ * chunk (UNPACK_BAD: the rest of it is lost).  zstd turns a few bytes
+ * into up to 16 MiB, so a small forged pool could claim any amount of
+ * memory: what one scan decompresses is capped by img->unpack_limit.
  */
-static bool unpack_chunk(PredlogImage *img, const PredlogRecoveredRecord *chunk,
-                         GArray *found)
+static UnpackResult unpack_chunk(PredlogImage *img,
+                                 const PredlogRecoveredRecord *chunk,
+                                 GArray *found)
 {
     const PredlogRecordView *cv = &chunk->view;
     uint32_t len = cv->hdr.orig_len;
@@ -313,24 +336,29 @@ static bool unpack_chunk(PredlogImage *img, const PredlogRecoveredRecord *chunk,
 
     /* orig_len is the image's word: bound it before allocating for it */
     if (len > PREDLOG_CHUNK_MAX_INPUT) {
-        return false;
+        return UNPACK_BAD;
     }
     if (cv->hdr.aux == PREDLOG_CHUNK_CODEC_NONE) {
         if (cv->hdr.stored_len != len) {
-            return false;
+            return UNPACK_BAD;
         }
         raw = (uint8_t *)cv->payload;   /* stays in the image */
     } else if (cv->hdr.aux == PREDLOG_CHUNK_CODEC_ZSTD) {
         size_t n;
 
+        if (img->unpack_limit &&
+            len > img->unpack_limit - MIN(img->unpacked_bytes,
+                                          img->unpack_limit)) {
+            return UNPACK_OVER_LIMIT;
+        }
         raw = g_try_malloc(MAX(len, 1));
         if (!raw) {
-            return false;
+            return UNPACK_BAD;
         }
         n = ZSTD_decompress(raw, len, cv->payload, cv->hdr.stored_len);
         if (ZSTD_isError(n) || n != len) {
             g_free(raw);
-            return false;
+            return UNPACK_BAD;
         }
         /* the records found below point into it, even those of a chunk
          * that turns out bad further on */
@@ -338,8 +366,9 @@ static bool unpack_chunk(PredlogImage *img, const PredlogRecoveredRecord *chunk,
             img->unpacked = g_ptr_array_new_with_free_func(g_free);
         }
         g_ptr_array_add(img->unpacked, raw);
+        img->unpacked_bytes += len;
     } else {
-        return false;
+        return UNPACK_BAD;
     }
 
     /* the records before a fault count; the chunk counts as bad */
@@ -351,12 +380,12 @@ static bool unpack_chunk(PredlogImage *img, const PredlogRecoveredRecord *chunk,
             PREDLOG_RECORD_VALID ||
             r.view.hdr.func_id != cv->hdr.func_id ||
             r.view.hdr.type == PREDLOG_RECORD_TYPE_CHUNK) {
-            return false;
+            return UNPACK_BAD;
         }
         g_array_append_val(found, r);
         pos += r.view.size;
     }
-    return true;
+    return UNPACK_OK;
 }
 
 /* Sequence numbers a returned record accounts for. */
@@ -467,9 +496,18 @@ static void scan_walk(PredlogImage *img, ScanFunction *sf, GArray *found,
             continue;
         }
         if (r.view.hdr.type == PREDLOG_RECORD_TYPE_CHUNK) {
-            t->chunks++;
-            if (!unpack_chunk(img, &r, found)) {
+            switch (unpack_chunk(img, &r, found)) {
+            case UNPACK_OK:
+                t->chunks++;
+                break;
+            case UNPACK_BAD:
+                t->chunks++;
                 t->bad_chunks++;
+                break;
+            case UNPACK_OVER_LIMIT:
+                t->chunks_over_limit++;
+                t->bytes_over_limit += r.view.hdr.orig_len;
+                break;
             }
             continue;
         }
@@ -605,6 +643,7 @@ GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals)
     GArray *out;
 
     scan_reset(img);
+    img->unpacked_bytes = 0;    /* the limit is per scan: scans agree */
     scan_walk(img, sf, found, &t);
     out = scan_dedup(img, sf, found, &t);
     scan_totals(img, sf, &t);

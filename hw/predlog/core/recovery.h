@@ -117,6 +117,13 @@ typedef struct PredlogRecoveryTotals {
     uint64_t from_cold;
     uint64_t chunks;            /* CHUNK records unpacked */
     uint64_t bad_chunks;        /* CHUNK records that did not unpack fully */
+    /*
+     * CHUNK records left packed because unpacking them would have passed
+     * the image's unpack limit, and their orig_len sum; the records in
+     * them are not returned (they count as overwritten).
+     */
+    uint64_t chunks_over_limit;
+    uint64_t bytes_over_limit;
     /* directory entries written once but with neither copy intact now */
     uint64_t damaged_entries;
     /* functions whose directory entry is damaged, found by their records */
@@ -139,5 +146,19 @@ typedef struct PredlogRecoveryTotals {
  * valid while @img is.
  */
 GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals);
+
+/*
+ * A zstd chunk of a few bytes may claim up to PREDLOG_CHUNK_MAX_INPUT
+ * bytes, so what one scan decompresses and keeps is capped: by default
+ * at PREDLOG_RECOVERY_UNPACK_RATIO times the pool's data area, and at
+ * least PREDLOG_RECOVERY_UNPACK_MIN.  The recorder's chunks compress
+ * records about 2:1 (bench/README.md), so a real pool stays far below
+ * the default; a forged one is stopped by it.  0 means no limit.
+ */
+#define PREDLOG_RECOVERY_UNPACK_MIN     (256ull * 1024 * 1024)
+#define PREDLOG_RECOVERY_UNPACK_RATIO   16u
+
+uint64_t predlog_image_unpack_limit(PredlogImage *img);
+void predlog_image_set_unpack_limit(PredlogImage *img, uint64_t bytes);
 
 #endif /* HW_PREDLOG_RECOVERY_H */
