@@ -646,10 +646,11 @@ void recovery_print_table(Recovery *r, FILE *out)
     }
     g_string_append_printf(s, "\nTotal:    %" PRIu64 " committed, %" PRIu64
                            " torn, %" PRIu64 " overwritten, %" PRIu64
-                           " orphaned, %" PRIu64 " duplicates\n",
+                           " pending, %" PRIu64 " orphaned, %" PRIu64
+                           " duplicates\n",
                            r->totals.committed, r->totals.torn,
-                           r->totals.overwritten, r->totals.orphaned,
-                           r->totals.duplicates);
+                           r->totals.overwritten, r->totals.pending,
+                           r->totals.orphaned, r->totals.duplicates);
     g_string_append_printf(s, "          %" PRIu64 " summarised, %" PRIu64
                            " from the cold tier, %" PRIu64 " chunks, %"
                            PRIu64 " bad chunks, %" PRIu64
@@ -712,6 +713,7 @@ void recovery_print_json(Recovery *r, FILE *out)
         json_u64(s, &f, "max_seq", fn->max_seq);
         json_u64(s, &f, "summarised", fn->summarised);
         json_u64(s, &f, "from_cold", fn->from_cold);
+        json_u64(s, &f, "pending", fn->pending);
         json_bool(s, &f, "salvaged", fn->salvaged);
         append_json_key(s, &f, "by_level");
         g_string_append_c(s, '{');
@@ -745,6 +747,8 @@ void recovery_print_json(Recovery *r, FILE *out)
         json_u64(s, &f, "duplicates", r->totals.duplicates);
         json_u64(s, &f, "summarised", r->totals.summarised);
         json_u64(s, &f, "from_cold", r->totals.from_cold);
+        json_u64(s, &f, "pending", r->totals.pending);
+        json_u64(s, &f, "damaged_seq_words", r->totals.damaged_seq_words);
         json_u64(s, &f, "chunks", r->totals.chunks);
         json_u64(s, &f, "bad_chunks", r->totals.bad_chunks);
         json_u64(s, &f, "chunks_over_limit", r->totals.chunks_over_limit);

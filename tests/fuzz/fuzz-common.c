@@ -300,14 +300,14 @@ uint8_t *fuzz_make_pool(uint32_t slots, uint32_t n_funcs, uint8_t kind,
                         size_t data_len, size_t *image_len,
                         size_t *data_offset)
 {
-    size_t dir_len = (size_t)slots * 2 * PREDLOG_POOL_DIR_ENTRY_SIZE;
-    size_t off = PREDLOG_POOL_SB_SIZE + ((dir_len + 4095) & ~(size_t)4095);
+    size_t off = predlog_pool_metadata_end(slots);
     PredlogPoolSuperblock sb = {
         .pool_size = off + data_len,
         .dir_slots = slots,
         .data_offset = off,
         .data_size = data_len,
         .policy = PREDLOG_POLICY_DYNAMIC,
+        .flags = PREDLOG_POOL_FLAG_SEQ_TABLE,   /* all zero: unpublished */
         .created_ns = 1700000000000000000ull,
         .buffer_size = 16384,
         .name = "fuzz",

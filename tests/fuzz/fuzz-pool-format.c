@@ -69,6 +69,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_autofree uint8_t *rewritten = NULL;
     PredlogPoolSbError why = predlog_pool_sb_read(data, size, &sb, &msg);
     uint64_t dir_end;
+    uint64_t seq;
+
+    /* the first 12 bytes as a sequence table word and its slot */
+    if (size >= 12 &&
+        predlog_pool_seq_word_read(get_le64(data + 4), get_le32(data),
+                                   &seq)) {
+        FUZZ_CHECK(seq <= PREDLOG_POOL_SEQ_MAX);
+        FUZZ_CHECK(predlog_pool_seq_word(get_le32(data), seq) ==
+                   get_le64(data + 4));
+    }
 
     if (why != PREDLOG_POOL_SB_OK) {
         FUZZ_CHECK(why <= PREDLOG_POOL_SB_CORRUPT);
@@ -85,6 +95,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK((sb.flags & ~PREDLOG_POOL_FLAGS_KNOWN) == 0);
     dir_end = PREDLOG_POOL_SB_SIZE +
               (uint64_t)sb.dir_slots * 2 * PREDLOG_POOL_DIR_ENTRY_SIZE;
+    if (sb.flags & PREDLOG_POOL_FLAG_SEQ_TABLE) {
+        dir_end += (uint64_t)sb.dir_slots * 8;  /* the sequence table */
+    }
     FUZZ_CHECK(sb.data_offset >= dir_end);
     FUZZ_CHECK(sb.data_offset <= sb.pool_size);
     FUZZ_CHECK(sb.data_size <= sb.pool_size - sb.data_offset);

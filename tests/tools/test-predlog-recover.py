@@ -649,12 +649,13 @@ def test_scenario(tap, tmp, name):
                 raise AssertionError("table lacks %r:\n%s" % (needle, text))
         t = summary["totals"]
         total = ("Total:    %d committed, %d torn, %d overwritten, "
-                 "%d orphaned, %d duplicates\n"
+                 "%d pending, %d orphaned, %d duplicates\n"
                  "          %d summarised, %d from the cold tier, "
                  "%d chunks, %d bad chunks, "
                  "%d chunks over the unpack limit\n" %
                  (t["committed"], t["torn"], t["overwritten"],
-                  t["orphaned"], t["duplicates"], t["summarised"],
+                  t["pending"], t["orphaned"], t["duplicates"],
+                  t["summarised"],
                   t["from_cold"], t["chunks"], t["bad_chunks"],
                   t["chunks_over_limit"]))
         if total not in text:

@@ -293,6 +293,8 @@ static void test_corrupt_superblock(void)
         { PREDLOG_POOL_SB_OFF_DIR_SLOTS, 4, 100000, "slots" },
         /* 17 slots need more than the one directory page there is. */
         { PREDLOG_POOL_SB_OFF_DIR_SLOTS, 4, 17, "do not fit" },
+        /* 16 do, but not with their sequence table */
+        { PREDLOG_POOL_SB_OFF_DIR_SLOTS, 4, 16, "do not fit" },
         { PREDLOG_POOL_SB_OFF_DIR_ENTRY_SIZE, 4, 64, "entry size" },
         { PREDLOG_POOL_SB_OFF_DATA_OFFSET, 8, 4096, "do not fit" },
         { PREDLOG_POOL_SB_OFF_DATA_OFFSET, 8, UINT64_MAX - 10,
@@ -302,7 +304,7 @@ static void test_corrupt_superblock(void)
         { PREDLOG_POOL_SB_OFF_POOL_SIZE, 8, DATA_OFF(2) + 10,
           "do not fit" },
         { PREDLOG_POOL_SB_OFF_POLICY, 4, 7, "policy" },
-        { PREDLOG_POOL_SB_OFF_FLAGS, 4, 2, "flags" },
+        { PREDLOG_POOL_SB_OFF_FLAGS, 4, 4, "flags" },
     };
 
     /* Any changed byte breaks the checksum. */

@@ -149,6 +149,10 @@ PredlogPoolSbError predlog_pool_sb_read(const uint8_t *image, size_t len,
                    predlog_policy_str(out->policy));
     }
     dir_end = dir_offset + (uint64_t)out->dir_slots * 2 * entry_size;
+    if (flags & PREDLOG_POOL_FLAG_SEQ_TABLE) {
+        dir_end = predlog_pool_seq_table_offset(out->dir_slots) +
+                  (uint64_t)out->dir_slots * 8;
+    }
     if (out->data_offset < dir_end ||
         out->data_offset > out->pool_size ||
         out->data_size > out->pool_size - out->data_offset) {
@@ -164,6 +168,51 @@ truncated:
     return sb_fail(msg, PREDLOG_POOL_SB_TRUNCATED, g_strdup_printf(
         "predlog pool image is truncated: %zu bytes, less than its %u-byte "
         "superblock", len, PREDLOG_POOL_SB_SIZE));
+}
+
+uint64_t predlog_pool_seq_table_offset(uint32_t dir_slots)
+{
+    return PREDLOG_POOL_SB_SIZE +
+           (uint64_t)dir_slots * 2 * PREDLOG_POOL_DIR_ENTRY_SIZE;
+}
+
+uint64_t predlog_pool_metadata_end(uint32_t dir_slots)
+{
+    uint64_t end = predlog_pool_seq_table_offset(dir_slots) +
+                   (uint64_t)dir_slots * 8;
+
+    return (end + 4095) & ~(uint64_t)4095;  /* the data area is page aligned */
+}
+
+static uint64_t seq_word_tag(uint32_t id, uint64_t next_seq)
+{
+    uint8_t buf[12];
+    uint64_t tag;
+
+    put_le32(buf, id);
+    put_le64(buf + 4, next_seq);
+    tag = predlog_crc32c(0, buf, sizeof(buf)) & 0xffff;
+    return tag ? tag : 1;       /* never 0: the word 0 is "unpublished" */
+}
+
+uint64_t predlog_pool_seq_word(uint32_t id, uint64_t next_seq)
+{
+    if (next_seq > PREDLOG_POOL_SEQ_MAX) {
+        return 0;
+    }
+    return next_seq | seq_word_tag(id, next_seq) << 48;
+}
+
+bool predlog_pool_seq_word_read(uint64_t word, uint32_t id,
+                                uint64_t *next_seq)
+{
+    uint64_t seq = word & PREDLOG_POOL_SEQ_MAX;
+
+    if (!word || word >> 48 != seq_word_tag(id, seq)) {
+        return false;
+    }
+    *next_seq = seq;
+    return true;
 }
 
 bool predlog_pool_dir_entry_ok(const uint8_t *e, uint32_t id)

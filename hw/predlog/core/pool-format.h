@@ -22,8 +22,12 @@
  *
  *   [0, 4096)                superblock
  *   [4096, 4096 + D)         directory: max_functions pairs of 128-byte
- *                            entries (copy A, copy B), D rounded up to 4096
- *   [data_offset, size)      data area, handed out by the extent allocator
+ *                            entries (copy A, copy B)
+ *   [4096 + D, 4096 + D + S) sequence table, in pools with the SEQ_TABLE
+ *                            flag: max_functions 8-byte words (older
+ *                            pools have none: S = 0)
+ *   [data_offset, size)      data area, handed out by the extent allocator;
+ *                            data_offset is 4096 + D + S rounded up to 4096
  *
  * Superblock (written once, when the region is formatted):
  *
@@ -63,6 +67,20 @@
  *    48    64  name           NUL-padded, at most 63 bytes
  *   112    12  reserved       zero
  *   124     4  crc            CRC32C of bytes [0, 124)
+ *
+ * Sequence table word of function i, rewritten by every log call that
+ * hands out a sequence number, with one aligned 8-byte store (so a crash
+ * leaves the old word or the new one, never a mix):
+ *
+ *   bits  0..47  next_seq       the function's next sequence number: all
+ *                               below it were acknowledged to the logger
+ *   bits 48..63  tag            low 16 bits of CRC32C(le32 i, le64
+ *                               next_seq), never 0; the word 0 means
+ *                               "nothing published"
+ *
+ * It is what lets a reader count the records acknowledged but in no
+ * record of the pool at the crash (a pending SUMMARY): those numbered
+ * above the highest found and below next_seq.
  */
 
 #define PREDLOG_POOL_MAGIC          0x01004c4f4f504c50ull /* "PLPOOL\0\1" */
@@ -123,7 +141,13 @@ typedef enum PredlogFunctionKind {
  * It only informs readers: nothing of the layout depends on it.
  */
 #define PREDLOG_POOL_FLAG_PREDICTIVE    (1u << 0)
-#define PREDLOG_POOL_FLAGS_KNOWN        PREDLOG_POOL_FLAG_PREDICTIVE
+/* SEQ_TABLE: the pool has a sequence table between directory and data. */
+#define PREDLOG_POOL_FLAG_SEQ_TABLE     (1u << 1)
+#define PREDLOG_POOL_FLAGS_KNOWN        (PREDLOG_POOL_FLAG_PREDICTIVE | \
+                                         PREDLOG_POOL_FLAG_SEQ_TABLE)
+
+/* Sequence numbers a sequence table word can carry: below 2^48. */
+#define PREDLOG_POOL_SEQ_MAX            ((1ull << 48) - 1)
 
 /* The superblock's fields, as written and as read back. */
 typedef struct PredlogPoolSuperblock {
@@ -177,6 +201,23 @@ bool predlog_pool_dir_entry_ok(const uint8_t *e, uint32_t id);
  */
 const uint8_t *predlog_pool_dir_entry(const uint8_t *dir, uint32_t id,
                                       unsigned *copy);
+
+/*
+ * Layout shared by writer and readers: where the sequence table starts,
+ * and the data_offset a writer of this version gives @dir_slots slots.
+ */
+uint64_t predlog_pool_seq_table_offset(uint32_t dir_slots);
+uint64_t predlog_pool_metadata_end(uint32_t dir_slots);
+
+/*
+ * The sequence table word of function @id for @next_seq (at most
+ * PREDLOG_POOL_SEQ_MAX; above it the word is 0: nothing published), and
+ * its check: false for 0 and for a word whose tag does not match (torn
+ * by no writer, so damaged), else *@next_seq is set.
+ */
+uint64_t predlog_pool_seq_word(uint32_t id, uint64_t next_seq);
+bool predlog_pool_seq_word_read(uint64_t word, uint32_t id,
+                                uint64_t *next_seq);
 
 /* "fixed", "dynamic"; "unknown" for other values. */
 const char *predlog_policy_str(PredlogPolicy policy);

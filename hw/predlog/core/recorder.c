@@ -66,7 +66,6 @@
 
 #define DIR_OFFSET          PREDLOG_POOL_SB_SIZE
 #define DIR_ALIGN           4096u
-#define PAGE_ROUND(v)       (((v) + DIR_ALIGN - 1) & ~(uint64_t)(DIR_ALIGN - 1))
 #define POOL_ROUND_DOWN(v)  ((v) & ~(uint64_t)(PREDLOG_POOL_ALIGN - 1))
 #define POOL_ROUND_UP(v)    POOL_ROUND_DOWN((v) + PREDLOG_POOL_ALIGN - 1)
 
@@ -132,6 +131,7 @@ struct PredlogRecorder {
     uint32_t max_functions;
     uint64_t data_offset;
     uint64_t data_size;
+    uint8_t *seq_table;         /* max_functions next_seq words */
     uint64_t slot_size;         /* FIXED: the one buffer of every function */
     uint64_t buffer_size;       /* DYNAMIC: default for new functions */
     PredlogPool *pool;
@@ -186,7 +186,7 @@ static void write_superblock(PredlogRecorder *rec,
         .data_size = rec->data_size,
         .policy = rec->policy,
         .created_ns = cfg->created_ns,
-        .flags = cfg->pool_flags,
+        .flags = cfg->pool_flags | PREDLOG_POOL_FLAG_SEQ_TABLE,
         .buffer_size = rec->policy == PREDLOG_POLICY_FIXED ? rec->slot_size
                                                            : rec->buffer_size,
     };
@@ -246,7 +246,7 @@ PredlogRecorder *predlog_recorder_new(void *base, uint64_t size,
                                       GError **errp)
 {
     PredlogRecorder *rec;
-    uint64_t dir_size, data_offset, data_size, slot_size, buffer_size = 0;
+    uint64_t data_offset, data_size, slot_size, buffer_size = 0;
 
     if (!base || !cfg) {
         g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
@@ -295,9 +295,7 @@ PredlogRecorder *predlog_recorder_new(void *base, uint64_t size,
         return NULL;
     }
 
-    dir_size = PAGE_ROUND((uint64_t)cfg->max_functions * 2 *
-                          PREDLOG_POOL_DIR_ENTRY_SIZE);
-    data_offset = DIR_OFFSET + dir_size;
+    data_offset = predlog_pool_metadata_end(cfg->max_functions);
     data_size = size > data_offset ? POOL_ROUND_DOWN(size - data_offset) : 0;
     slot_size = POOL_ROUND_DOWN(data_size / cfg->max_functions);
     if (slot_size < PREDLOG_RECORDER_MIN_BUFFER) {
@@ -337,6 +335,8 @@ PredlogRecorder *predlog_recorder_new(void *base, uint64_t size,
     rec->max_functions = cfg->max_functions;
     rec->data_offset = data_offset;
     rec->data_size = data_size;
+    rec->seq_table = rec->base +
+                     predlog_pool_seq_table_offset(cfg->max_functions);
     rec->slot_size = slot_size;
     rec->buffer_size = buffer_size;
     rec->pool = predlog_pool_new(data_offset, data_size);
@@ -382,6 +382,23 @@ void predlog_recorder_free(PredlogRecorder *rec)
 }
 
 /* Host state of function slot n_functions, as a new function. */
+/*
+ * Publish function @id's next sequence number in the sequence table: one
+ * aligned 8-byte store, after the record it numbers was committed (or
+ * added to the pending summary), so that a crash at any instant leaves
+ * a word that counts exactly the records acknowledged so far.
+ */
+static void publish_next_seq(PredlogRecorder *rec, unsigned id)
+{
+    uint8_t word[8];
+    uint64_t v;
+
+    put_le64(word, predlog_pool_seq_word(id, rec->funcs[id].next_seq));
+    memcpy(&v, word, sizeof(v));
+    __atomic_store_n((uint64_t *)(rec->seq_table + (uint64_t)id * 8), v,
+                     __ATOMIC_RELEASE);
+}
+
 static void function_setup(PredlogRecorder *rec, PredlogFunctionKind kind,
                            const char *name, uint64_t now_ns)
 {
@@ -429,6 +446,7 @@ int predlog_recorder_add_function(PredlogRecorder *rec,
 
     function_setup(rec, kind, name, now_ns);
     dir_publish(rec, rec->n_functions);
+    publish_next_seq(rec, rec->n_functions);
     return rec->n_functions++;
 }
 
@@ -1152,6 +1170,7 @@ PredlogLogResult predlog_recorder_log(PredlogRecorder *rec, int func_id,
         *seq = f->next_seq;
     }
     f->next_seq++;
+    publish_next_seq(rec, func_id);
     return PREDLOG_LOG_OK;
 }
 
@@ -1175,6 +1194,7 @@ typedef struct AdoptFunction {
     uint64_t head_seq;
     uint64_t head;              /* buffer-relative */
     uint64_t max_seq;
+    uint64_t published_seq;     /* the sequence table's next_seq, or 0 */
 } AdoptFunction;
 
 static bool adopt_superblock(PredlogRecorder *rec, GError **errp)
@@ -1214,6 +1234,10 @@ static bool adopt_entry(PredlogRecorder *rec, unsigned id, AdoptFunction *a,
     RecFunction *f = &rec->funcs[id];
     uint64_t end = rec->data_offset + rec->data_size;
 
+    if (!predlog_pool_seq_word_read(get_le64(rec->seq_table + id * 8ull),
+                                    id, &a->published_seq)) {
+        a->published_seq = 0;
+    }
     e = predlog_pool_dir_entry(rec->base + DIR_OFFSET, id, &a->dir_copy);
     if (!e) {
         return true;
@@ -1422,8 +1446,13 @@ bool predlog_recorder_adopt(PredlogRecorder *rec, bool add_missing,
         AdoptFunction *a = &af[id];
         RecFunction *f = &rec->funcs[id];
 
-        f->next_seq = a->max_seq + 1;
-        f->records = a->max_seq;
+        /*
+         * Numbers acknowledged in a summary the source had not written
+         * stay used: a gap counted as pending, not numbers handed twice.
+         */
+        f->next_seq = MAX(a->max_seq + 1, a->published_seq);
+        f->records = f->next_seq - 1;
+        publish_next_seq(rec, id);
         if (a->present) {
             f->generation = a->generation;
             f->dir_copy = a->dir_copy;

@@ -610,6 +610,36 @@ static GArray *scan_dedup(PredlogImage *img, ScanFunction *sf, GArray *found,
 }
 
 /* Totals: what each function lost, and the sums over all of them. */
+/*
+ * The function's word of the sequence table: the numbers acknowledged
+ * above the highest one found are pending.  A record is committed before
+ * its number is published, so max_seq may be published_seq itself.
+ */
+static void read_published_seq(PredlogImage *img, PredlogImageFunction *f,
+                               PredlogRecoveryTotals *t)
+{
+    uint64_t at = predlog_pool_seq_table_offset(img->dir_slots) +
+                  (uint64_t)f->id * 8;
+    uint64_t word;
+
+    f->published_seq = 0;
+    f->pending = 0;
+    if (!(img->flags & PREDLOG_POOL_FLAG_SEQ_TABLE) || f->id < 0 ||
+        (uint32_t)f->id >= img->dir_slots || at + 8 > img->len) {
+        return;
+    }
+    word = get_le64(img->base + at);
+    if (!predlog_pool_seq_word_read(word, f->id, &f->published_seq)) {
+        t->damaged_seq_words += word != 0;
+        f->published_seq = 0;
+        return;
+    }
+    if (f->published_seq > f->max_seq + 1) {
+        f->pending = f->published_seq - 1 - f->max_seq;
+    }
+    t->pending += f->pending;
+}
+
 static void scan_totals(PredlogImage *img, const ScanFunction *sf,
                         PredlogRecoveryTotals *t)
 {
@@ -621,6 +651,7 @@ static void scan_totals(PredlogImage *img, const ScanFunction *sf,
 
         f->overwritten = f->max_seq - numbered;
         f->torn = active_buffer_torn(img, f, &sf[i]) ? 1 : 0;
+        read_published_seq(img, f, t);
         t->committed += f->committed;
         t->torn += f->torn;
         t->overwritten += f->overwritten;

@@ -58,6 +58,15 @@ typedef struct PredlogImageFunction {
     uint64_t summarised;        /* seq numbers covered by SUMMARY records */
     uint64_t from_cold;         /* records returned from cold-tier chunks */
     uint64_t by_level[PREDLOG_RECORD_LEVEL__MAX + 1]; /* returned, per level */
+    /*
+     * From the sequence table (pools with one): the next sequence number
+     * the function would have handed out (0: none published, or the word
+     * is damaged), and the numbers in (max_seq, published_seq) -- records
+     * acknowledged to their logger but in no record of the pool, i.e. a
+     * pending summary that the crash cut.
+     */
+    uint64_t published_seq;
+    uint64_t pending;
 } PredlogImageFunction;
 
 /*
@@ -115,6 +124,9 @@ typedef struct PredlogRecoveryTotals {
     uint64_t duplicates;
     uint64_t summarised;
     uint64_t from_cold;
+    uint64_t pending;
+    /* sequence table words that are neither 0 nor intact */
+    uint64_t damaged_seq_words;
     uint64_t chunks;            /* CHUNK records unpacked */
     uint64_t bad_chunks;        /* CHUNK records that did not unpack fully */
     /*
