@@ -714,6 +714,7 @@ void recovery_print_json(Recovery *r, FILE *out)
         json_u64(s, &f, "summarised", fn->summarised);
         json_u64(s, &f, "from_cold", fn->from_cold);
         json_u64(s, &f, "pending", fn->pending);
+        json_u64(s, &f, "published_seq", fn->published_seq);
         json_bool(s, &f, "salvaged", fn->salvaged);
         append_json_key(s, &f, "by_level");
         g_string_append_c(s, '{');
