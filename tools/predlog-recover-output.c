@@ -494,7 +494,8 @@ static bool open_outputs(Recovery *r, FILE **jsonl, char **errmsg)
         }
         g_ptr_array_add(r->files, g_strdup(fo->path));
     }
-    r->jsonl_path = g_build_filename(r->output_dir, PREDLOG_RECOVER_JSONL_NAME, NULL);
+    r->jsonl_path = g_build_filename(r->output_dir,
+                                     PREDLOG_RECOVER_JSONL_NAME, NULL);
     *jsonl = fopen(r->jsonl_path, "w");
     if (!*jsonl) {
         *errmsg = g_strdup_printf("%s: %s", r->jsonl_path,
@@ -560,10 +561,10 @@ bool recovery_write_records(Recovery *r, FILE *jsonl, char **errmsg)
         g_string_truncate(line, 0);
         recovery_jsonl_line(r, line, v);
         if (fwrite(line->str, 1, line->len, jsonl) != line->len) {
-            *errmsg = g_strdup_printf("%s: %s",
-                                      r->jsonl_path ? r->jsonl_path
-                                                    : PREDLOG_RECOVER_JSONL_NAME,
-                                      g_strerror(errno));
+            const char *name = r->jsonl_path ? r->jsonl_path
+                                             : PREDLOG_RECOVER_JSONL_NAME;
+
+            *errmsg = g_strdup_printf("%s: %s", name, g_strerror(errno));
             return false;
         }
         r->jsonl_lines++;
@@ -639,7 +640,8 @@ void recovery_print_table(Recovery *r, FILE *out)
                                name_w, fn->name, predlog_level_str(fn->level),
                                fn->committed, fn->torn, fn->overwritten,
                                fn->summarised, fn->from_cold, by_level,
-                               fo->file_name ? fo->file_name : PREDLOG_RECOVER_JSONL_NAME);
+                               fo->file_name ? fo->file_name
+                                             : PREDLOG_RECOVER_JSONL_NAME);
     }
     if (!r->n_fn) {
         g_string_append(s, "(no functions)\n");
@@ -773,8 +775,9 @@ void recovery_print_json(Recovery *r, FILE *out)
 }
 
 /*
- * On @out (stderr, for the tool): which directory entries were damaged and what of theirs was
- * salvaged from the data area; the records themselves go out as usual.
+ * On @out (stderr, for the tool): which directory entries were damaged
+ * and what of theirs was salvaged from the data area; the records
+ * themselves go out as usual.
  */
 void recovery_report_salvage(const Recovery *r, const char *path, FILE *out)
 {
@@ -790,10 +793,10 @@ void recovery_report_salvage(const Recovery *r, const char *path, FILE *out)
                                    fn->name);
         }
     }
-    fprintf(out, "predlog-recover: warning: %s: the directory entries of %" PRIu64
-            " function(s) are damaged (id %s); their %" PRIu64 " records "
-            "were found in the data area and are recovered as %s\n", path,
-            r->totals.salvaged_functions, ids->str, r->totals.salvaged,
+    fprintf(out, "predlog-recover: warning: %s: the directory entries of %"
+            PRIu64 " function(s) are damaged (id %s); their %" PRIu64
+            " records were found in the data area and are recovered as %s\n",
+            path, r->totals.salvaged_functions, ids->str, r->totals.salvaged,
             names->str);
 }
 
