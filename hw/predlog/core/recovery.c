@@ -360,8 +360,10 @@ static UnpackResult unpack_chunk(PredlogImage *img,
             g_free(raw);
             return UNPACK_BAD;
         }
-        /* the records found below point into it, even those of a chunk
-         * that turns out bad further on */
+        /*
+         * The records found below point into it, even those of a chunk
+         * that turns out bad further on.
+         */
         if (!img->unpacked) {
             img->unpacked = g_ptr_array_new_with_free_func(g_free);
         }

@@ -154,8 +154,8 @@ typedef struct PredlogRecoveryTotals {
  * neither copy intact) are salvaged: the function is added to the image
  * as "salvaged-<id>".  Records of ids the directory never named are
  * counted as orphaned.
- * Never returns a record that does not decode VALID.  The result is an array of PredlogRecoveredRecord,
- * valid while @img is.
+ * Never returns a record that does not decode VALID.  The result is an
+ * array of PredlogRecoveredRecord, valid while @img is.
  */
 GArray *predlog_image_scan(PredlogImage *img, PredlogRecoveryTotals *totals);
 
