@@ -56,99 +56,7 @@
 #include "granularity.h"
 #include "summary.h"
 #include "qemu/predlog/byteorder.h"
-
-/*
- * zstd level of the cold tier: level 1 compresses typical log data 2-4x
- * at several hundred MB/s, so ageing a buffer costs a fraction of what
- * writing its records did; higher levels gain little on such data.
- */
-#define PREDLOG_ZSTD_LEVEL          1
-
-#define DIR_OFFSET          PREDLOG_POOL_SB_SIZE
-#define DIR_ALIGN           4096u
-#define POOL_ROUND_DOWN(v)  ((v) & ~(uint64_t)(PREDLOG_POOL_ALIGN - 1))
-#define POOL_ROUND_UP(v)    POOL_ROUND_DOWN((v) + PREDLOG_POOL_ALIGN - 1)
-
-/* How stale the allocator's stamp of an active buffer may get. */
-#define PREDLOG_TOUCH_INTERVAL_NS   (10 * 1000 * 1000ull)
-
-/* Data offsets stay aligned for the allocator and the record seals. */
-G_STATIC_ASSERT(DIR_ALIGN % PREDLOG_POOL_ALIGN == 0);
-G_STATIC_ASSERT(PREDLOG_POOL_ALIGN % PREDLOG_RECORD_ALIGN == 0);
-/* Function ids are 16-bit in records and must never be OWNER_NONE. */
-G_STATIC_ASSERT(PREDLOG_RECORDER_MAX_FUNCTIONS <= UINT16_MAX);
-
-typedef struct RecBuffer {
-    uint64_t offset;
-    uint64_t size;
-    bool cold;                  /* a cold-tier buffer (chunks) */
-} RecBuffer;
-
-typedef struct RecFunction {
-    /* Hot: what the record path reads for every record. */
-    uint8_t *buf;               /* active buffer, NULL until the first */
-    uint64_t buf_size;
-    uint64_t head;              /* next write position in the buffer */
-    uint64_t next_seq;
-    uint64_t touched_ns;
-    PredlogRecordLevel level;
-    uint64_t records;
-    uint64_t bytes;
-
-    uint64_t buf_offset;        /* region offset of buf */
-    uint64_t dropped;
-    uint64_t wraps;
-    uint64_t buffer_size;       /* DYNAMIC: size of the next buffer */
-    GArray *buffers;            /* RecBuffer: held, oldest first, active too */
-    uint64_t held;              /* bytes of those */
-    uint64_t by_level[PREDLOG_RECORD_LEVEL__MAX + 1];
-
-    /* Cold tier: the buffer chunks are appended to (0: none yet). */
-    uint64_t cold_off;
-    uint64_t cold_size;
-    uint64_t cold_head;
-    uint64_t cold_held;         /* bytes of cold buffers held */
-    uint64_t cold_budget;       /* 0: no limit */
-    uint64_t chunks;
-    uint64_t chunk_in;
-    uint64_t chunk_out;
-    uint64_t lost_laps;
-
-    /* SUMMARY level: records counted since the last summary was written. */
-    PredlogSummary pending;
-    PredlogRecordType pending_type;
-    PredlogFunctionKind kind;
-    uint64_t generation;
-    unsigned dir_copy;          /* 0 (A) or 1 (B): holds generation */
-    uint64_t created_ns;
-    char name[PREDLOG_POOL_NAME_MAX + 1];
-} RecFunction;
-
-struct PredlogRecorder {
-    uint8_t *base;
-    uint64_t size;
-    PredlogPolicy policy;
-    uint32_t max_functions;
-    uint64_t data_offset;
-    uint64_t data_size;
-    uint8_t *seq_table;         /* max_functions next_seq words */
-    uint64_t slot_size;         /* FIXED: the one buffer of every function */
-    uint64_t buffer_size;       /* DYNAMIC: default for new functions */
-    PredlogPool *pool;
-    RecFunction *funcs;         /* max_functions, the first n_functions used */
-    unsigned n_functions;
-    uint64_t evictions;
-    uint64_t pinned;            /* bytes of active buffers */
-    uint32_t unborn;            /* slots whose function has no buffer yet */
-    bool broken;                /* a failed adopt: log nothing */
-
-    PredlogCompression compression;
-    uint64_t cold_segment;
-    uint64_t moved;             /* bytes compaction copied, lifetime */
-    ZSTD_CCtx *zctx;            /* reused for every chunk */
-    uint8_t *zbuf;              /* compressed chunk scratch */
-    size_t zbuf_size;
-};
+#include "recorder-int.h"
 
 /*
  * Error domain of the recorder.  recorder.h does not export it: callers
@@ -204,7 +112,7 @@ static void write_superblock(PredlogRecorder *rec,
  * stored last, after a release fence, so a copy with a matching CRC is
  * complete.
  */
-static void dir_publish(PredlogRecorder *rec, unsigned id)
+void predlog_rec_dir_publish(PredlogRecorder *rec, unsigned id)
 {
     RecFunction *f = &rec->funcs[id];
     uint8_t e[PREDLOG_POOL_DIR_ENTRY_SIZE] = { 0 };
@@ -350,6 +258,10 @@ PredlogRecorder *predlog_recorder_new(void *base, uint64_t size,
     rec->cold_segment = MIN(MAX(POOL_ROUND_UP(rec->cold_segment),
                                 (uint64_t)PREDLOG_RECORDER_MIN_BUFFER),
                             data_size);
+    if (rec->compression == PREDLOG_COMPRESSION_ZSTD && cfg->work_ready) {
+        rec->work_ready = cfg->work_ready;
+        rec->work_opaque = cfg->work_opaque;
+    }
     if (rec->compression == PREDLOG_COMPRESSION_ZSTD) {
         rec->zctx = ZSTD_createCCtx();
         g_assert(rec->zctx);
@@ -445,7 +357,7 @@ int predlog_recorder_add_function(PredlogRecorder *rec,
     }
 
     function_setup(rec, kind, name, now_ns);
-    dir_publish(rec, rec->n_functions);
+    predlog_rec_dir_publish(rec, rec->n_functions);
     publish_next_seq(rec, rec->n_functions);
     return rec->n_functions++;
 }
@@ -467,7 +379,7 @@ void predlog_recorder_set_buffer_size(PredlogRecorder *rec, int func_id,
 /* ------------------------------------------------------------------ */
 
 /* The allocator took a buffer a function had given up: forget it. */
-static RecBuffer *find_buffer(RecFunction *f, uint64_t offset, guint *index)
+RecBuffer *predlog_rec_find_buffer(RecFunction *f, uint64_t offset, guint *index)
 {
     for (guint i = 0; i < f->buffers->len; i++) {
         RecBuffer *b = &g_array_index(f->buffers, RecBuffer, i);
@@ -486,7 +398,7 @@ static RecBuffer *find_buffer(RecFunction *f, uint64_t offset, guint *index)
 static void buffer_forget(RecFunction *f, uint64_t offset)
 {
     guint i;
-    RecBuffer *b = find_buffer(f, offset, &i);
+    RecBuffer *b = predlog_rec_find_buffer(f, offset, &i);
 
     /* Only what we allocated is ever freed or evicted. */
     g_assert(b);
@@ -513,7 +425,7 @@ static void buffer_evicted(void *opaque, uint64_t offset,
 }
 
 /* Give a buffer that is not active back to the allocator. */
-static void buffer_release(PredlogRecorder *rec, unsigned id, uint64_t off)
+void predlog_rec_buffer_release(PredlogRecorder *rec, unsigned id, uint64_t off)
 {
     buffer_forget(&rec->funcs[id], off);
     if (!predlog_pool_release(rec->pool, off)) {
@@ -545,7 +457,7 @@ static void buffer_moved(void *opaque, uint64_t from, uint64_t to,
     /* only unpinned buffers move: never an active one */
     g_assert(owner < rec->n_functions);
     f = &rec->funcs[owner];
-    b = find_buffer(f, from, NULL);
+    b = predlog_rec_find_buffer(f, from, NULL);
     g_assert(b);
     b->offset = to;
     if (f->cold_off == from) {
@@ -575,7 +487,7 @@ static bool buffer_alloc_compact(PredlogRecorder *rec, unsigned id,
  * buffers.  @least (<= @size) is the smallest size that will do; it is
  * tried when @size cannot be had.
  */
-static bool buffer_alloc(PredlogRecorder *rec, unsigned id, uint64_t size,
+bool predlog_rec_buffer_alloc(PredlogRecorder *rec, unsigned id, uint64_t size,
                          uint64_t least, uint64_t now_ns, uint64_t *off)
 {
     return buffer_alloc_compact(rec, id, size, now_ns, off) ||
@@ -587,48 +499,67 @@ static bool buffer_alloc(PredlogRecorder *rec, unsigned id, uint64_t size,
 }
 
 /*
- * Make @off the function's active buffer: zero it, name it in the
- * directory (in that order, so a reader never finds stale bytes in a
- * buffer the directory names), then let the old one go: it stays as
- * history, evictable, unless @release_old (its records were aged into
- * the cold tier), in which case its space is freed.
+ * Make @off the function's active buffer: zero it (unless it is the
+ * function's spare, zeroed by the worker and already held and pinned),
+ * name it in the directory (in that order, so a reader never finds stale
+ * bytes in a buffer the directory names), then deal with the old one as
+ * @old says: keep it as history, evictable (REC_OLD_KEEP); free it, its
+ * records having been aged into the cold tier (REC_OLD_RELEASE); or seal
+ * it, pinned and in place, for the worker to age (REC_OLD_SEAL).
  */
-static void buffer_switch(PredlogRecorder *rec, unsigned id, uint64_t off,
-                          uint64_t now_ns, bool release_old)
+void predlog_rec_buffer_switch(PredlogRecorder *rec, unsigned id,
+                               uint64_t off, uint64_t now_ns, RecOldBuffer old)
 {
     RecFunction *f = &rec->funcs[id];
-    uint64_t size = 0, old = f->buf_offset, old_size = f->buf_size;
+    uint64_t size = 0, old_off = f->buf_offset, old_size = f->buf_size;
+    uint64_t old_head = f->head;
     bool had = f->buf != NULL;
+    bool spare = f->spare == REC_SPARE_READY && off == f->spare_off;
     RecBuffer b = { 0 };
 
     predlog_pool_lookup(rec->pool, off, &size, NULL);
-    predlog_pool_pin(rec->pool, off, true);
-    memset(rec->base + off, 0, size);
+    if (spare) {
+        f->spare = REC_SPARE_NONE;
+    } else {
+        predlog_pool_pin(rec->pool, off, true);
+        memset(rec->base + off, 0, size);
+    }
 
     f->buf = rec->base + off;
     f->buf_offset = off;
     f->buf_size = size;
     f->head = 0;
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    dir_publish(rec, id);
+    predlog_rec_dir_publish(rec, id);
 
     if (had) {
         /* Its last record was written just before this one. */
-        predlog_pool_touch(rec->pool, old, now_ns);
-        predlog_pool_pin(rec->pool, old, false);
-        rec->pinned -= old_size;
-        if (release_old) {
-            buffer_release(rec, id, old);
+        predlog_pool_touch(rec->pool, old_off, now_ns);
+        if (old == REC_OLD_SEAL && old_head) {
+            RecBuffer *ob = predlog_rec_find_buffer(f, old_off, NULL);
+
+            ob->sealed = true;
+            ob->aged = 0;
+            ob->end = old_head;
+            f->sealed_bytes += old_head;
+        } else {
+            predlog_pool_pin(rec->pool, old_off, false);
+            rec->pinned -= old_size;
+            if (old != REC_OLD_KEEP) {
+                predlog_rec_buffer_release(rec, id, old_off);
+            }
         }
     } else {
         rec->unborn--;
     }
-    rec->pinned += size;
     f->touched_ns = now_ns;
-    b.offset = off;
-    b.size = size;
-    g_array_append_val(f->buffers, b);
-    f->held += size;
+    if (!spare) {
+        rec->pinned += size;
+        b.offset = off;
+        b.size = size;
+        g_array_append_val(f->buffers, b);
+        f->held += size;
+    }
 }
 
 /*
@@ -640,7 +571,7 @@ static void buffer_switch(PredlogRecorder *rec, unsigned id, uint64_t off,
  * and the write head a reader finds there is clean.  It costs less than
  * one record's size per lap.
  */
-static void wrap(RecFunction *f)
+void predlog_rec_wrap(RecFunction *f)
 {
     memset(f->buf + f->head, 0, f->buf_size - f->head);
     f->head = 0;
@@ -669,7 +600,7 @@ static void cold_trim(PredlogRecorder *rec, unsigned id, uint64_t extra)
         if (!oldest) {
             return;
         }
-        buffer_release(rec, id, oldest->offset);
+        predlog_rec_buffer_release(rec, id, oldest->offset);
     }
 }
 
@@ -698,7 +629,7 @@ static bool cold_trim_worst(PredlogRecorder *rec)
         RecBuffer *b = &g_array_index(rec->funcs[worst].buffers, RecBuffer, i);
 
         if (b->cold) {
-            buffer_release(rec, worst, b->offset);
+            predlog_rec_buffer_release(rec, worst, b->offset);
             return true;
         }
     }
@@ -728,7 +659,7 @@ static bool cold_new(PredlogRecorder *rec, unsigned id, uint64_t need,
         cold_trim(rec, id, size);
         while (!buffer_alloc_compact(rec, id, size, now_ns, &off)) {
             if (!cold_trim_worst(rec)) {
-                if (!buffer_alloc(rec, id, size, POOL_ROUND_UP(need), now_ns,
+                if (!predlog_rec_buffer_alloc(rec, id, size, POOL_ROUND_UP(need), now_ns,
                                   &off)) {
                     return false;
                 }
@@ -751,33 +682,51 @@ static bool cold_new(PredlogRecorder *rec, unsigned id, uint64_t need,
     return true;
 }
 
-/* Compress @len bytes of whole records into one CHUNK in the cold tier. */
-static bool cold_append(PredlogRecorder *rec, unsigned id,
-                        const uint8_t *raw, size_t len, uint64_t last_seq,
-                        uint64_t last_ts, uint64_t now_ns)
+/*
+ * Pack @len bytes of whole records for a CHUNK: compressed into the
+ * recorder's scratch if that makes them smaller, else as they are.
+ * Returns the stored length; *@payload points at the stored bytes.
+ */
+size_t predlog_rec_chunk_pack(PredlogRecorder *rec, const uint8_t *raw,
+                              size_t len, const uint8_t **payload,
+                              PredlogChunkCodec *codec)
 {
-    RecFunction *f = &rec->funcs[id];
-    PredlogRecordHeader hdr = { 0 };
-    const uint8_t *payload = raw;
-    size_t stored = len, need, bound = ZSTD_compressBound(len);
-    PredlogChunkCodec codec = PREDLOG_CHUNK_CODEC_NONE;
+    size_t bound = ZSTD_compressBound(len), z;
 
+    *payload = raw;
+    *codec = PREDLOG_CHUNK_CODEC_NONE;
+    if (rec->compression != PREDLOG_COMPRESSION_ZSTD) {
+        return len;
+    }
     if (bound > rec->zbuf_size) {
         rec->zbuf = g_realloc(rec->zbuf, bound);
         rec->zbuf_size = bound;
     }
-    if (rec->compression == PREDLOG_COMPRESSION_ZSTD) {
-        size_t z = ZSTD_compress2(rec->zctx, rec->zbuf, rec->zbuf_size,
-                                  raw, len);
-
-        /* Incompressible (or a zstd failure): store the bytes as they are. */
-        if (!ZSTD_isError(z) && z < len) {
-            payload = rec->zbuf;
-            stored = z;
-            codec = PREDLOG_CHUNK_CODEC_ZSTD;
-        }
+    z = ZSTD_compress2(rec->zctx, rec->zbuf, rec->zbuf_size, raw, len);
+    /* Incompressible (or a zstd failure): store the bytes as they are. */
+    if (ZSTD_isError(z) || z >= len) {
+        return len;
     }
-    need = predlog_record_size(stored);
+    *payload = rec->zbuf;
+    *codec = PREDLOG_CHUNK_CODEC_ZSTD;
+    return z;
+}
+
+/*
+ * Append one CHUNK record storing @stored bytes of @payload (@len bytes
+ * of records once unpacked, the last numbered @last_seq) to the
+ * function's cold tier.
+ */
+bool predlog_rec_cold_store(PredlogRecorder *rec, unsigned id,
+                            const uint8_t *payload, size_t stored,
+                            size_t len, PredlogChunkCodec codec,
+                            uint64_t last_seq, uint64_t last_ts,
+                            uint64_t now_ns)
+{
+    RecFunction *f = &rec->funcs[id];
+    PredlogRecordHeader hdr = { 0 };
+    size_t need = predlog_record_size(stored);
+
     if (!need || len > PREDLOG_RECORD_MAX_PAYLOAD) {
         return false;
     }
@@ -806,6 +755,41 @@ static bool cold_append(PredlogRecorder *rec, unsigned id,
     return true;
 }
 
+/* The most record bytes one chunk takes in. */
+uint64_t predlog_rec_chunk_max_in(PredlogRecorder *rec)
+{
+    return MIN(rec->cold_segment - PREDLOG_RECORD_MIN_SIZE,
+               (uint64_t)PREDLOG_CHUNK_MAX_INPUT);
+}
+
+/*
+ * Where the chunk that starts at @start of @buf ends: after as many of
+ * the records in [@start, @end) as fit in @max_in bytes (at least one).
+ * They are our own records, back to back: step by their sizes.  The
+ * last one's sequence number and timestamp go to @last_seq, @last_ts.
+ */
+uint64_t predlog_rec_chunk_end(const uint8_t *buf, uint64_t start,
+                               uint64_t end, uint64_t max_in,
+                               uint64_t *last_seq, uint64_t *last_ts)
+{
+    uint64_t pos = start;
+
+    while (pos < end) {
+        const uint8_t *r = buf + pos;
+        size_t size = predlog_record_size(
+            get_le32(r + PREDLOG_RECORD_OFF_STORED_LEN));
+
+        g_assert(size && size <= end - pos);
+        if (pos > start && pos + size - start > max_in) {
+            break;
+        }
+        *last_seq = get_le64(r + PREDLOG_RECORD_OFF_SEQ);
+        *last_ts = get_le64(r + PREDLOG_RECORD_OFF_TIMESTAMP);
+        pos += size;
+    }
+    return pos;
+}
+
 /*
  * Age the records of the function's active buffer into its cold tier, in
  * chunks of at most about one cold segment of input.  True if all of
@@ -814,32 +798,23 @@ static bool cold_append(PredlogRecorder *rec, unsigned id,
 static bool age_active(PredlogRecorder *rec, unsigned id, uint64_t now_ns)
 {
     RecFunction *f = &rec->funcs[id];
-    uint64_t max_in = MIN(rec->cold_segment - PREDLOG_RECORD_MIN_SIZE,
-                          (uint64_t)PREDLOG_CHUNK_MAX_INPUT);
+    uint64_t max_in = predlog_rec_chunk_max_in(rec);
     uint64_t pos = 0;
 
     if (rec->compression == PREDLOG_COMPRESSION_NONE || !f->buf) {
         return false;
     }
     while (pos < f->head) {
-        uint64_t start = pos, last_seq = 0, last_ts = 0;
+        uint64_t start = pos, last_seq = 0, last_ts = 0, stored;
+        const uint8_t *payload;
+        PredlogChunkCodec codec;
 
-        /* Our own records, back to back: step by their sizes. */
-        while (pos < f->head) {
-            const uint8_t *r = f->buf + pos;
-            size_t size = predlog_record_size(
-                get_le32(r + PREDLOG_RECORD_OFF_STORED_LEN));
-
-            g_assert(size && size <= f->head - pos);
-            if (pos > start && pos + size - start > max_in) {
-                break;
-            }
-            last_seq = get_le64(r + PREDLOG_RECORD_OFF_SEQ);
-            last_ts = get_le64(r + PREDLOG_RECORD_OFF_TIMESTAMP);
-            pos += size;
-        }
-        if (!cold_append(rec, id, f->buf + start, pos - start, last_seq,
-                         last_ts, now_ns)) {
+        pos = predlog_rec_chunk_end(f->buf, start, f->head, max_in,
+                                    &last_seq, &last_ts);
+        stored = predlog_rec_chunk_pack(rec, f->buf + start, pos - start,
+                                        &payload, &codec);
+        if (!predlog_rec_cold_store(rec, id, payload, stored, pos - start,
+                                    codec, last_seq, last_ts, now_ns)) {
             return false;
         }
     }
@@ -850,7 +825,7 @@ static bool age_active(PredlogRecorder *rec, unsigned id, uint64_t now_ns)
  * The active buffer the function should get now, within what active
  * buffers may pin: 0 if none can be had.
  */
-static uint64_t active_size_wanted(PredlogRecorder *rec, unsigned id,
+uint64_t predlog_rec_active_size_wanted(PredlogRecorder *rec, unsigned id,
                                    uint64_t size)
 {
     RecFunction *f = &rec->funcs[id];
@@ -886,10 +861,11 @@ static bool active_replace(PredlogRecorder *rec, unsigned id, uint64_t want,
     if (f->buf && !aged && rec->compression != PREDLOG_COMPRESSION_NONE) {
         f->lost_laps++;
     }
-    if (least > want || !buffer_alloc(rec, id, want, least, now_ns, &off)) {
+    if (least > want || !predlog_rec_buffer_alloc(rec, id, want, least, now_ns, &off)) {
         return false;
     }
-    buffer_switch(rec, id, off, now_ns, aged);
+    predlog_rec_buffer_switch(rec, id, off, now_ns,
+                              aged ? REC_OLD_RELEASE : REC_OLD_KEEP);
     return true;
 }
 
@@ -914,7 +890,7 @@ static bool make_room(PredlogRecorder *rec, unsigned id, uint64_t size,
                                     false, NULL, NULL, &off)) {
                 g_assert_not_reached();
             }
-            buffer_switch(rec, id, off, now_ns, false);
+            predlog_rec_buffer_switch(rec, id, off, now_ns, REC_OLD_KEEP);
             if (size <= f->buf_size) {
                 return true;
             }
@@ -922,11 +898,14 @@ static bool make_room(PredlogRecorder *rec, unsigned id, uint64_t size,
         if (size > f->buf_size) {
             return false;
         }
-        wrap(f);
+        predlog_rec_wrap(f);
         return true;
     }
 
-    want = active_size_wanted(rec, id, size);
+    if (rec->work_ready) {
+        return predlog_rec_make_room_async(rec, id, size, now_ns);
+    }
+    want = predlog_rec_active_size_wanted(rec, id, size);
     least = POOL_ROUND_UP(MAX((uint64_t)PREDLOG_RECORDER_MIN_BUFFER, size));
     if (rec->compression != PREDLOG_COMPRESSION_NONE && f->buf &&
         f->buf_size == want) {
@@ -934,14 +913,14 @@ static bool make_room(PredlogRecorder *rec, unsigned id, uint64_t size,
         if (!age_active(rec, id, now_ns)) {
             f->lost_laps++;
         }
-        wrap(f);
+        predlog_rec_wrap(f);
         return true;
     }
     if (want && active_replace(rec, id, want, least, now_ns)) {
         return true;
     }
     if (f->buf && size <= f->buf_size) {
-        wrap(f);
+        predlog_rec_wrap(f);
         return true;
     }
     return false;
@@ -964,7 +943,10 @@ bool predlog_recorder_resize_now(PredlogRecorder *rec, int func_id,
     if (f->buf_size == f->buffer_size) {
         return true;
     }
-    want = active_size_wanted(rec, func_id, 0);
+    if (rec->work_ready) {
+        return predlog_rec_resize_now_async(rec, func_id, now_ns);
+    }
+    want = predlog_rec_active_size_wanted(rec, func_id, 0);
     return want == f->buffer_size &&
            active_replace(rec, func_id, want, want, now_ns);
 }
@@ -1082,7 +1064,7 @@ bool predlog_recorder_set_level(PredlogRecorder *rec, int func_id,
     }
     f->level = level;
     /* Granularity changes are rare: the directory tells tools. */
-    dir_publish(rec, func_id);
+    predlog_rec_dir_publish(rec, func_id);
     return true;
 }
 
@@ -1320,6 +1302,7 @@ static void adopt_reset(PredlogRecorder *rec)
         f->bytes = f->dropped = f->wraps = 0;
         f->touched_ns = 0;
     }
+    predlog_rec_work_reset(rec);
 }
 
 /*
@@ -1462,10 +1445,11 @@ bool predlog_recorder_adopt(PredlogRecorder *rec, bool add_missing,
             /* Added here but not in the region: name it there now. */
             f->generation = 0;
             f->dir_copy = 1;
-            dir_publish(rec, id);
+            predlog_rec_dir_publish(rec, id);
         }
     }
     rec->broken = false;
+    predlog_rec_work_adopted(rec);
     return true;
 
 fail:
@@ -1539,6 +1523,9 @@ bool predlog_recorder_get_function_stats(PredlogRecorder *rec, int func_id,
     stats->chunk_in = f->chunk_in;
     stats->chunk_out = f->chunk_out;
     stats->lost_laps = f->lost_laps;
+    stats->sealed_size = f->sealed_bytes;
+    stats->spare_size = f->spare != REC_SPARE_NONE ? f->spare_size : 0;
+    stats->spare_misses = f->spare_misses;
     return true;
 }
 

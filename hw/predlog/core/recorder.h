@@ -10,7 +10,8 @@
  * the region itself; predlog-recover reads it through recovery.h.
  *
  * Pure C11 + GLib, no QEMU headers; not thread-safe (the device adapter
- * serialises calls with its own lock).
+ * serialises calls with its own lock, which a background worker takes
+ * too).
  *
  * Copyright (c) 2026 The predlog authors
  */
@@ -56,7 +57,8 @@
  * Tiers (DYNAMIC with compression ZSTD).  The active buffer is a
  * function's fast tier: records are written there uncompressed.  When
  * the next record does not fit (in that record's log call, so that call
- * pays for compressing the buffer: about a millisecond for 512 KiB), the
+ * pays for compressing the buffer, about a millisecond for 512 KiB --
+ * unless a worker does it: "Background ageing" below), the
  * buffer's records age into the function's cold tier: they are packed,
  * back to back and unchanged, into CHUNK records (record.h) of at most
  * about cold_segment bytes each, compressed, and appended to the
@@ -121,6 +123,14 @@ typedef struct PredlogRecorderConfig {
     uint64_t created_ns;        /* written into the superblock */
     const char *name;           /* written into the superblock, may be NULL */
     uint32_t pool_flags;        /* PREDLOG_POOL_FLAG_*, for the superblock */
+    /*
+     * DYNAMIC with ZSTD: non-NULL asks for ageing off the record path
+     * (see "Background ageing" below).  Called, with the owner's lock
+     * held, whenever background work was queued; it must only wake the
+     * worker, never call into the recorder.
+     */
+    void (*work_ready)(void *opaque);
+    void *work_opaque;
 } PredlogRecorderConfig;
 
 typedef struct PredlogRecorder PredlogRecorder;
@@ -247,6 +257,9 @@ typedef struct PredlogFunctionStats {
     uint64_t chunk_in;          /* raw bytes aged into chunks, lifetime */
     uint64_t chunk_out;         /* bytes those chunks store, lifetime */
     uint64_t lost_laps;         /* laps overwritten without ageing */
+    uint64_t sealed_size;       /* bytes of sealed buffers not yet aged */
+    uint64_t spare_size;        /* the spare buffer (ready or not), or 0 */
+    uint64_t spare_misses;      /* log calls that found no spare ready */
 } PredlogFunctionStats;
 
 typedef struct PredlogRecorderStats {
@@ -289,6 +302,49 @@ unsigned predlog_recorder_used_percent(PredlogRecorder *rec);
  */
 bool predlog_recorder_adopt(PredlogRecorder *rec, bool add_missing,
                             GError **errp);
+
+/*
+ * Background ageing.  With cfg->work_ready set (DYNAMIC + ZSTD), the
+ * record path never compresses, never zeroes a buffer it did not have to
+ * allocate itself, and never waits for the worker.  Each function's fast
+ * tier is double-buffered: besides its active buffer it has a spare, of
+ * its buffer size, that the worker zeroed beforehand.  When the next
+ * record does not fit, the log call seals the active buffer (it stays
+ * pinned, its records in place, committed) and makes the spare active,
+ * in O(1).  The worker then packs the sealed buffer's records into
+ * chunks, appends them to the cold tier one chunk per lock hold, and
+ * zeroes the sealed buffer to be the next spare (or frees it if the
+ * buffer size changed).  A record is thus committed in its sealed buffer
+ * until the chunk holding it is; in between readers find it twice and
+ * keep one.  If no spare is ready in time, the log call falls back to
+ * allocating a buffer itself (zeroing it, as DYNAMIC without compression
+ * does), and only if none can be had to wrapping in its active buffer,
+ * counted in lost_laps.
+ *
+ * The owner runs the work on a thread of its own, calling
+ * predlog_recorder_work_step() in a loop (without holding its lock; the
+ * step takes it through @ops) and sleeping when it returns false, until
+ * work_ready wakes it.  One worker per recorder.  Before
+ * predlog_recorder_adopt() or predlog_recorder_free() the owner stops
+ * its worker (or lets it run dry: predlog_recorder_work_pending() false,
+ * and no step in progress).
+ */
+typedef struct PredlogWorkerOps {
+    void (*lock)(void *opaque);
+    void (*unlock)(void *opaque);
+    uint64_t (*now_ns)(void *opaque);   /* the clock log calls are given */
+    void *opaque;
+} PredlogWorkerOps;
+
+/*
+ * Do one piece of background work: pack and store one chunk, or zero one
+ * spare.  Call without the owner's lock.  False if there was none.
+ */
+bool predlog_recorder_work_step(PredlogRecorder *rec,
+                                const PredlogWorkerOps *ops);
+
+/* With the owner's lock held: would a step find work? */
+bool predlog_recorder_work_pending(PredlogRecorder *rec);
 
 /* Payload bytes a record of @kind keeps at PREDLOG_RECORD_LEVEL_HEADER. */
 uint32_t predlog_header_len(PredlogFunctionKind kind);
