@@ -15,6 +15,16 @@
  *   predictive   DYNAMIC + zstd cold tier + predictive allocator
  *                (analyzer split, forecasts, levels, tiers)
  *   pred-nozstd  predictive without the cold tier's compression
+ *   pred-inline  predictive with the cold tier compressed inside the log
+ *                call that overflows a buffer (no worker): what the
+ *                default did before background ageing
+ *
+ * "predictive" ages its fast tier on a worker thread (worker.h), as the
+ * device does, running while the replay logs; every configuration logs
+ * under a mutex of its own, as the device does, and every log call is
+ * timed (lock included) into a latency histogram.  The replay runs as
+ * fast as the CPU allows, much faster than the trace's clock, so the
+ * worker has less time per record than it would on a live device.
  *
  * Time is the trace's own clock: every record is logged with now_ns =
  * timestamp = the event's t_ns, and predlog_allocator_refresh() is
@@ -49,6 +59,7 @@
 #include "hw/predlog/core/recorder.h"
 #include "hw/predlog/core/recovery.h"
 #include "hw/predlog/core/summary.h"
+#include "hw/predlog/core/worker.h"
 
 /* The device's defaults (hw/predlog/predlog.c, block/predlog.c). */
 #define DEV_MAX_FUNCTIONS   64
@@ -68,6 +79,7 @@ typedef enum CfgId {
     CFG_DYNAMIC,
     CFG_PREDICTIVE,
     CFG_PRED_NOZSTD,
+    CFG_PRED_INLINE,
     N_CFG,
 } CfgId;
 
@@ -76,6 +88,7 @@ typedef struct CfgSpec {
     PredlogPolicy policy;
     PredlogCompression compression;
     bool predictive;
+    bool worker;                /* background ageing on a thread */
 } CfgSpec;
 
 static const CfgSpec specs[N_CFG] = {
@@ -84,9 +97,11 @@ static const CfgSpec specs[N_CFG] = {
     [CFG_DYNAMIC] = { "dynamic", PREDLOG_POLICY_DYNAMIC,
                       PREDLOG_COMPRESSION_NONE, false },
     [CFG_PREDICTIVE] = { "predictive", PREDLOG_POLICY_DYNAMIC,
-                         PREDLOG_COMPRESSION_ZSTD, true },
+                         PREDLOG_COMPRESSION_ZSTD, true, true },
     [CFG_PRED_NOZSTD] = { "pred-nozstd", PREDLOG_POLICY_DYNAMIC,
                           PREDLOG_COMPRESSION_NONE, true },
+    [CFG_PRED_INLINE] = { "pred-inline", PREDLOG_POLICY_DYNAMIC,
+                          PREDLOG_COMPRESSION_ZSTD, true, false },
 };
 
 typedef struct Opts {
@@ -99,6 +114,7 @@ typedef struct Opts {
     unsigned checkpoints;
     bool quick;
     bool verbose;
+    double speed;               /* > 0: worker runs no faster than this */
 } Opts;
 
 /* One configuration replaying one trace. */
@@ -123,10 +139,18 @@ typedef struct Run {
     uint64_t win[LV__N];
     uint64_t unmapped, ts_mismatch, scan_anomalies, scan_fail;
 
-    /* --verbose: per function, at the last checkpoint */
-    uint16_t *ev_fid;           /* function of each event logged OK */
+    /* log-call latency, lock included */
+    GMutex lock;                /* held around every call into rec */
+    PredlogWorker *worker;      /* spec->worker */
+    uint64_t cur_ns;            /* trace clock of the last call, under lock */
+    uint64_t pace_wall0, pace_t0;   /* --speed: where pacing started */
+    uint32_t *lat;              /* ns of each log call, in call order */
+    uint64_t lat_calls;
     uint64_t call_max_ns;       /* slowest single log call */
     uint64_t calls_over_100us;
+
+    /* --verbose: per function, at the last checkpoint */
+    uint16_t *ev_fid;           /* function of each event logged OK */
     uint64_t fn_newest_lost[PREDLOG_RECORDER_MAX_FUNCTIONS];
     uint64_t fn_win_lost[PREDLOG_RECORDER_MAX_FUNCTIONS];
 } Run;
@@ -161,7 +185,11 @@ typedef struct TraceResult {
     uint64_t lost[N_CFG];
     uint64_t summary_only[N_CFG];
     double ns_per_rec[N_CFG];   /* log and refresh */
+    double lat_median[N_CFG];   /* ns per log call */
+    double lat_p999[N_CFG];
+    double lat_max[N_CFG];
 } TraceResult;
+
 
 static uint64_t mono_ns(void)
 {
@@ -420,6 +448,32 @@ static size_t batch_fill(Batch *b, const PredlogTrace *tr, const Opts *o,
 /* Runs                                                                */
 /* ------------------------------------------------------------------ */
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The @q quantile of @r's log-call latencies, in ns (sorts them). */
+static double lat_quantile(Run *r, double q)
+{
+    uint64_t at;
+
+    if (!r->lat_calls) {
+        return 0;
+    }
+    qsort(r->lat, r->lat_calls, sizeof(r->lat[0]), cmp_u32);
+    at = (uint64_t)ceil(q * r->lat_calls);
+    return r->lat[MIN(MAX(at, 1), r->lat_calls) - 1];
+}
+
+/* The worker's clock: the trace's, as the log calls see it. */
+static uint64_t run_now(void *opaque)
+{
+    return ((Run *)opaque)->cur_ns;
+}
+
 static bool run_init(Run *r, const CfgSpec *spec, const PredlogTrace *tr,
                      const Opts *o)
 {
@@ -438,10 +492,20 @@ static bool run_init(Run *r, const CfgSpec *spec, const PredlogTrace *tr,
                      0 : o->buffer_size;
     rc.compression = spec->compression;
     rc.name = "bench-alloc";
+    g_mutex_init(&r->lock);
+    r->lat = g_new(uint32_t, MAX(tr->n_events, 1));
+    if (spec->worker) {
+        r->worker = predlog_worker_new(&r->lock, run_now, r);
+        rc.work_ready = predlog_worker_wake;
+        rc.work_opaque = r->worker;
+    }
     r->rec = predlog_recorder_new(r->pool, o->pool_size, &rc, &err);
     if (!r->rec) {
         g_printerr("bench-alloc: %s: %s\n", spec->name, err->message);
         return false;
+    }
+    if (r->worker) {
+        predlog_worker_start(r->worker, r->rec);
     }
     predlog_allocator_config_default(&ac);
     ac.predictive = spec->predictive;
@@ -478,8 +542,11 @@ static void run_destroy(Run *r)
             g_array_free(r->seq_map[i], true);
         }
     }
+    predlog_worker_free(r->worker);
     predlog_allocator_free(r->alloc);
     predlog_recorder_free(r->rec);
+    g_mutex_clear(&r->lock);
+    g_free(r->lat);
     g_free(r->pool);
     g_free(r->source_id);
     g_free(r->hist_sum);
@@ -502,8 +569,11 @@ static void run_refresh_until(Run *r, uint64_t t_ns, const Opts *o)
     while (r->next_refresh <= t_ns) {
         uint64_t t0 = mono_ns(), dt;
 
+        g_mutex_lock(&r->lock);
+        r->cur_ns = r->next_refresh;
         predlog_allocator_refresh(r->alloc, r->next_refresh,
                                   o->verbose ? level_changed : NULL, r);
+        g_mutex_unlock(&r->lock);
         dt = mono_ns() - t0;
         r->refresh_ns += dt;
         r->loop_ns += dt;
@@ -511,10 +581,31 @@ static void run_refresh_until(Run *r, uint64_t t_ns, const Opts *o)
     }
 }
 
+/*
+ * --speed: keep a run with a worker from replaying more than @speed
+ * times faster than the trace's clock, so that its worker has the wall
+ * time a live device's would have (at that speed-up).  Not timed.
+ */
+static uint64_t pace(Run *r, uint64_t t_ns, double speed)
+{
+    uint64_t now = mono_ns(), due;
+
+    if (!r->pace_wall0) {
+        r->pace_wall0 = now;
+        r->pace_t0 = t_ns;
+    }
+    due = r->pace_wall0 + (uint64_t)((t_ns - r->pace_t0) / speed);
+    if (due <= now + 100000) {
+        return 0;
+    }
+    g_usleep((due - now) / 1000);
+    return mono_ns() - now;
+}
+
 static void run_batch(Run *r, const Batch *b, const PredlogTrace *tr,
                       const Opts *o)
 {
-    uint64_t t0 = mono_ns(), t1, rf = r->refresh_ns;
+    uint64_t t0 = mono_ns(), t1, rf = r->refresh_ns, c0, dc, paced = 0;
 
     for (size_t k = 0; k < b->n; k++) {
         const PredlogTraceEvent *ev = &tr->events[b->first + k];
@@ -522,25 +613,24 @@ static void run_batch(Run *r, const Batch *b, const PredlogTrace *tr,
         if (G_UNLIKELY(ev->t_ns >= r->next_refresh)) {
             run_refresh_until(r, ev->t_ns, o);
         }
-        if (G_UNLIKELY(o->verbose)) {
-            uint64_t c0 = mono_ns(), dc;
-
-            b->res[k] = predlog_allocator_log(r->alloc,
-                                              r->source_id[ev->source],
-                                              &b->entries[k], ev->t_ns,
-                                              &b->seq[k], &b->fid[k]);
-            dc = mono_ns() - c0;
-            r->call_max_ns = MAX(r->call_max_ns, dc);
-            r->calls_over_100us += dc > 100000;
-            continue;
+        if (o->speed > 0 && r->worker) {
+            paced += pace(r, ev->t_ns, o->speed);
         }
+        c0 = mono_ns();
+        g_mutex_lock(&r->lock);
+        r->cur_ns = ev->t_ns;
         b->res[k] = predlog_allocator_log(r->alloc, r->source_id[ev->source],
                                           &b->entries[k], ev->t_ns,
                                           &b->seq[k], &b->fid[k]);
+        g_mutex_unlock(&r->lock);
+        dc = mono_ns() - c0;
+        r->call_max_ns = MAX(r->call_max_ns, dc);
+        r->calls_over_100us += dc > 100000;
+        r->lat[r->lat_calls++] = MIN(dc, UINT32_MAX);
     }
     t1 = mono_ns();
     /* run_refresh_until() added its time already */
-    r->loop_ns += (t1 - t0) - (r->refresh_ns - rf);
+    r->loop_ns += (t1 - t0) - (r->refresh_ns - rf) - paced;
 
     /* untimed: remember where each record went */
     for (size_t k = 0; k < b->n; k++) {
@@ -620,7 +710,10 @@ static void run_checkpoint(Run *r, const PredlogTrace *tr, const Opts *o,
     double min_h = INFINITY;
     size_t lo, hi;
 
+    /* the worker may be writing: a crash would see the bytes as they are */
+    g_mutex_lock(&r->lock);
     memcpy(snap, r->pool, o->pool_size);
+    g_mutex_unlock(&r->lock);
     memset(lvl, 0, n_done);
     img = predlog_image_open(snap, o->pool_size, &err);
     if (!img) {
@@ -867,6 +960,57 @@ static void report_trace(const PredlogTrace *tr, size_t n_events,
         res->ns_per_rec[c] = d[c];
     }
     print_row_d("ns/record, with refresh", d, "%12.1f");
+    for (int c = 0; c < N_CFG; c++) {
+        d[c] = res->lat_median[c] = lat_quantile(&runs[c], 0.5);
+    }
+    print_row_d("log call ns, median", d, "%12.0f");
+    for (int c = 0; c < N_CFG; c++) {
+        d[c] = res->lat_p999[c] = lat_quantile(&runs[c], 0.999);
+    }
+    print_row_d("log call ns, p99.9", d, "%12.0f");
+    for (int c = 0; c < N_CFG; c++) {
+        res->lat_max[c] = runs[c].call_max_ns;
+        d[c] = runs[c].call_max_ns / 1e3;
+    }
+    print_row_d("log call us, slowest", d, "%12.1f");
+    for (int c = 0; c < N_CFG; c++) {
+        u[c] = runs[c].calls_over_100us;
+    }
+    print_row_u("log calls over 100 us", u);
+    for (int c = 0; c < N_CFG; c++) {
+        uint64_t misses = 0, laps = 0;
+
+        for (unsigned f = 0; f < predlog_recorder_n_functions(runs[c].rec);
+             f++) {
+            PredlogFunctionStats fs;
+
+            if (predlog_recorder_get_function_stats(runs[c].rec, f, &fs)) {
+                misses += fs.spare_misses;
+                laps += fs.lost_laps;
+            }
+        }
+        u[c] = misses;
+        d[c] = laps;
+    }
+    print_row_u("spare buffer not ready", u);
+    print_row_d("laps lost unaged", d, "%12.0f");
+    for (int c = 0; c < N_CFG; c++) {
+        u[c] = runs[c].worker ? predlog_worker_steps(runs[c].worker) : 0;
+    }
+    print_row_u("worker steps", u);
+    for (int c = 0; c < N_CFG; c++) {
+        uint64_t max_ns = 0, over = 0;
+
+        if (runs[c].worker) {
+            g_mutex_lock(&runs[c].lock);
+            predlog_worker_get_hold(runs[c].worker, &max_ns, &over);
+            g_mutex_unlock(&runs[c].lock);
+        }
+        d[c] = max_ns / 1e3;
+        u[c] = over;
+    }
+    print_row_d("worker lock hold us, max", d, "%12.1f");
+    print_row_u("worker holds over 20 us", u);
     for (int c = 0; c < N_CFG; c++) {
         PredlogAllocatorStats as;
 
@@ -1116,6 +1260,37 @@ static void report_summary(const TraceResult *res, unsigned n)
         printf("\n");
     }
 
+    printf("\nlog-call latency in ns, median / p99.9 [p99.9 ratio to fixed]"
+           "\n");
+    print_wide_header();
+    for (unsigned i = 0; i < n; i++) {
+        if (!res[i].valid) {
+            continue;
+        }
+        printf("%-26s", res[i].name);
+        for (int c = 0; c < N_CFG; c++) {
+            g_autofree char *cell = g_strdup_printf("%.0f/%.0f [%.2fx]",
+                res[i].lat_median[c], res[i].lat_p999[c],
+                ratio(res[i].lat_p999[c], res[i].lat_p999[CFG_FIXED]));
+
+            printf(" %15s", cell);
+        }
+        printf("\n");
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (!res[i].valid) {
+            continue;
+        }
+        printf("target \"predictive median <= 1.3x fixed, p99.9 <= 20 us\" "
+               "on %s: median %.2fx, p99.9 %.1f us -> %s\n", res[i].name,
+               ratio(res[i].lat_median[CFG_PREDICTIVE],
+                     res[i].lat_median[CFG_FIXED]),
+               res[i].lat_p999[CFG_PREDICTIVE] / 1e3,
+               ratio(res[i].lat_median[CFG_PREDICTIVE],
+                     res[i].lat_median[CFG_FIXED]) <= 1.3 &&
+               res[i].lat_p999[CFG_PREDICTIVE] <= 20000 ? "MET" : "NOT MET");
+    }
+
     printf("\n");
     if (worst_t) {
         printf("target \">= 2x history retained at equal memory\": "
@@ -1185,6 +1360,7 @@ int main(int argc, char **argv)
     g_auto(GStrv) paths = NULL;
     int horizon = 60, refresh = 100, block_data = BLOCK_SNAPLEN;
     gboolean quick = false, synthetic = false, verbose = false;
+    double speed = 0;
     GOptionEntry entries[] = {
         { "pool-size", 'p', 0, G_OPTION_ARG_STRING, &pool_str,
           "pool size of every configuration (default 16M)", "N[K|M|G]" },
@@ -1207,6 +1383,10 @@ int main(int argc, char **argv)
         { "synthetic-burst", 's', 0, G_OPTION_ARG_NONE, &synthetic,
           "replay a built-in trace: 2 steady functions, one with a 10x "
           "burst", NULL },
+        { "speed", 0, 0, G_OPTION_ARG_DOUBLE, &speed,
+          "replay the configurations with a worker (predictive) at most "
+          "this many times faster than the trace's clock (default 0: as "
+          "fast as the CPU allows)", "X" },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
           "at each checkpoint, print every function's state and level "
           "changes; times every log call (inflates ns/record)", NULL },
@@ -1258,6 +1438,11 @@ int main(int argc, char **argv)
     o.block_data = block_data;
     o.quick = quick;
     o.verbose = verbose;
+    if (speed < 0) {
+        g_printerr("bench-alloc: --speed must be >= 0\n");
+        return 2;
+    }
+    o.speed = speed;
     o.checkpoints = quick ? 5 : 10;
 
     for (unsigned i = 0; paths && paths[i]; i++) {

@@ -379,7 +379,8 @@ void predlog_recorder_set_buffer_size(PredlogRecorder *rec, int func_id,
 /* ------------------------------------------------------------------ */
 
 /* The allocator took a buffer a function had given up: forget it. */
-RecBuffer *predlog_rec_find_buffer(RecFunction *f, uint64_t offset, guint *index)
+RecBuffer *predlog_rec_find_buffer(RecFunction *f, uint64_t offset,
+                                   guint *index)
 {
     for (guint i = 0; i < f->buffers->len; i++) {
         RecBuffer *b = &g_array_index(f->buffers, RecBuffer, i);
@@ -425,7 +426,8 @@ static void buffer_evicted(void *opaque, uint64_t offset,
 }
 
 /* Give a buffer that is not active back to the allocator. */
-void predlog_rec_buffer_release(PredlogRecorder *rec, unsigned id, uint64_t off)
+void predlog_rec_buffer_release(PredlogRecorder *rec, unsigned id,
+                                uint64_t off)
 {
     buffer_forget(&rec->funcs[id], off);
     if (!predlog_pool_release(rec->pool, off)) {
@@ -487,8 +489,9 @@ static bool buffer_alloc_compact(PredlogRecorder *rec, unsigned id,
  * buffers.  @least (<= @size) is the smallest size that will do; it is
  * tried when @size cannot be had.
  */
-bool predlog_rec_buffer_alloc(PredlogRecorder *rec, unsigned id, uint64_t size,
-                         uint64_t least, uint64_t now_ns, uint64_t *off)
+bool predlog_rec_buffer_alloc(PredlogRecorder *rec, unsigned id,
+                              uint64_t size, uint64_t least, uint64_t now_ns,
+                              uint64_t *off)
 {
     return buffer_alloc_compact(rec, id, size, now_ns, off) ||
            predlog_pool_alloc(rec->pool, size, id, now_ns, true,
@@ -659,8 +662,9 @@ static bool cold_new(PredlogRecorder *rec, unsigned id, uint64_t need,
         cold_trim(rec, id, size);
         while (!buffer_alloc_compact(rec, id, size, now_ns, &off)) {
             if (!cold_trim_worst(rec)) {
-                if (!predlog_rec_buffer_alloc(rec, id, size, POOL_ROUND_UP(need), now_ns,
-                                  &off)) {
+                if (!predlog_rec_buffer_alloc(rec, id, size,
+                                              POOL_ROUND_UP(need), now_ns,
+                                              &off)) {
                     return false;
                 }
                 break;
@@ -826,7 +830,7 @@ static bool age_active(PredlogRecorder *rec, unsigned id, uint64_t now_ns)
  * buffers may pin: 0 if none can be had.
  */
 uint64_t predlog_rec_active_size_wanted(PredlogRecorder *rec, unsigned id,
-                                   uint64_t size)
+                                        uint64_t size)
 {
     RecFunction *f = &rec->funcs[id];
     uint64_t keep, others, want;
@@ -861,7 +865,8 @@ static bool active_replace(PredlogRecorder *rec, unsigned id, uint64_t want,
     if (f->buf && !aged && rec->compression != PREDLOG_COMPRESSION_NONE) {
         f->lost_laps++;
     }
-    if (least > want || !predlog_rec_buffer_alloc(rec, id, want, least, now_ns, &off)) {
+    if (least > want ||
+        !predlog_rec_buffer_alloc(rec, id, want, least, now_ns, &off)) {
         return false;
     }
     predlog_rec_buffer_switch(rec, id, off, now_ns,

@@ -26,24 +26,42 @@ struct PredlogWorker {
     bool idle;                  /* found no work since the last wake */
     bool stop;
     uint64_t steps;
+
+    /* how long the worker holds the owner's lock (its own thread only) */
+    uint64_t locked_at;
+    uint64_t hold_max_ns;
+    uint64_t holds_over_20us;
 };
+
+static uint64_t mono_ns(void)
+{
+    return (uint64_t)g_get_monotonic_time() * 1000;
+}
 
 static void worker_lock(void *opaque)
 {
-    g_mutex_lock(((PredlogWorker *)opaque)->lock);
+    PredlogWorker *w = opaque;
+
+    g_mutex_lock(w->lock);
+    w->locked_at = mono_ns();
 }
 
 static void worker_unlock(void *opaque)
 {
-    g_mutex_unlock(((PredlogWorker *)opaque)->lock);
+    PredlogWorker *w = opaque;
+    uint64_t held = mono_ns() - w->locked_at;
+
+    /* read by predlog_worker_get_stats() under the owner's lock */
+    w->hold_max_ns = MAX(w->hold_max_ns, held);
+    w->holds_over_20us += held > 20000;
+    g_mutex_unlock(w->lock);
 }
 
 static uint64_t worker_now(void *opaque)
 {
     PredlogWorker *w = opaque;
 
-    return w->now_ns ? w->now_ns(w->opaque)
-                     : (uint64_t)g_get_monotonic_time() * 1000;
+    return w->now_ns ? w->now_ns(w->opaque) : mono_ns();
 }
 
 static gpointer worker_thread(gpointer opaque)
@@ -133,6 +151,13 @@ void predlog_worker_drain(PredlogWorker *w)
 uint64_t predlog_worker_steps(PredlogWorker *w)
 {
     return __atomic_load_n(&w->steps, __ATOMIC_RELAXED);
+}
+
+void predlog_worker_get_hold(PredlogWorker *w, uint64_t *max_ns,
+                             uint64_t *over_20us)
+{
+    *max_ns = w->hold_max_ns;
+    *over_20us = w->holds_over_20us;
 }
 
 void predlog_worker_free(PredlogWorker *w)

@@ -49,6 +49,14 @@ void predlog_worker_drain(PredlogWorker *w);
 /* Steps the worker has done (each one chunk or one spare). */
 uint64_t predlog_worker_steps(PredlogWorker *w);
 
+/*
+ * With the owner's lock held: the longest time the worker held that
+ * lock (what a log call may have waited for it), µs resolution, and how
+ * often it held it over 20 µs.
+ */
+void predlog_worker_get_hold(PredlogWorker *w, uint64_t *max_ns,
+                             uint64_t *over_20us);
+
 /* Stop and join the thread (if started), then free. */
 void predlog_worker_free(PredlogWorker *w);
 
