@@ -111,7 +111,7 @@ BENCH_QUICK_FLAG := $(if $(filter-out 0 no,$(BENCH_QUICK)),--quick)
 bench: core
 	$(CORE_OBJ)/bench/micro/bench-record $(BENCH_QUICK_FLAG)
 	$(CORE_OBJ)/bench/micro/bench-ingest $(BENCH_QUICK_FLAG)
-	$(CORE_OBJ)/bench/alloc/bench-alloc $(BENCH_QUICK_FLAG) \
+	$(CORE_OBJ)/bench/alloc/bench-alloc $(BENCH_QUICK_FLAG) --speed 50 \
 	    $(REPO)/bench/traces/*.tsv.zst
 	$(CORE_OBJ)/bench/forecast/bench-forecast $(REPO)/bench/traces/*.tsv.zst
 	$(MAKE) -C $(REPO) bench-net BENCH_NET_ARGS=--quick

@@ -1482,7 +1482,13 @@ int main(int argc, char **argv)
            o.buffer_size / 1024, o.checkpoints);
     printf("configurations: fixed = FIXED, one slot per source; dynamic = "
            "DYNAMIC, no zstd, no prediction; predictive = DYNAMIC + zstd + "
-           "predictive allocator; pred-nozstd = predictive, no zstd\n");
+           "predictive allocator, ageing on a worker thread; pred-nozstd = "
+           "predictive, no zstd; pred-inline = predictive, ageing inside "
+           "the log call\n");
+    if (o.speed > 0) {
+        printf("predictive paced to at most %.0fx the trace's clock "
+               "(--speed)\n", o.speed);
+    }
 
     res = g_new0(TraceResult, traces->len);
     for (guint i = 0; i < traces->len; i++) {

@@ -257,7 +257,13 @@ static void predlog_vm_state_change(void *opaque, bool running,
         qemu_mutex_lock(&s->lock);
         /* pending summaries go into the pool before it is sent */
         predlog_recorder_tick(s->recorder, get_clock());
+        /* and the ageing thread writes nothing while it is */
+        predlog_ageing_pause_locked(s, true);
         memory_region_set_dirty(s->pool_mr, 0, s->pool_bytes);
+        qemu_mutex_unlock(&s->lock);
+    } else if (running && s->pool_mr) {
+        qemu_mutex_lock(&s->lock);
+        predlog_ageing_pause_locked(s, false);
         qemu_mutex_unlock(&s->lock);
     }
 }
@@ -450,6 +456,14 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
                      PREDLOG_POOL_FLAG_PREDICTIVE : 0;
     cfg.created_ns = qemu_clock_get_ns(QEMU_CLOCK_HOST);
     cfg.name = predlog_id(s);
+    if (cfg.policy == PREDLOG_POLICY_DYNAMIC &&
+        cfg.compression == PREDLOG_COMPRESSION_ZSTD) {
+        /* zstd runs on the ageing thread, never in a log call */
+        cfg.work_ready = predlog_ageing_wake;
+        cfg.work_opaque = s;
+    }
+    qemu_mutex_init(&s->lock);
+    predlog_ageing_init(s);
     s->recorder = predlog_recorder_new(s->pool_base, s->pool_bytes, &cfg,
                                        &err);
     if (!s->recorder) {
@@ -457,8 +471,13 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
                    "used: %s", s->pool_bytes, err->message);
         error_append_hint(errp, "Give a bigger pool (memdev size or "
                           "pool-size) or fewer max-functions.\n");
+        predlog_ageing_stop(s);
+        qemu_mutex_destroy(&s->lock);
         predlog_backend_unmap(s);
         return false;
+    }
+    if (cfg.work_ready) {
+        predlog_ageing_start(s);
     }
     predlog_allocator_config_default(&acfg);
     acfg.predictive = s->policy == PREDLOG_POOL_POLICY_PREDICTIVE;
@@ -472,7 +491,6 @@ bool predlog_backend_realize(PredlogState *s, Error **errp)
     g_assert(s->allocator);     /* the configuration was checked above */
     s->level_changes = g_array_new(false, false,
                                    sizeof(PredlogLevelChangeEvent));
-    qemu_mutex_init(&s->lock);
     s->pressure_bh = qemu_bh_new_guarded(predlog_pressure_bh, s,
                                          &DEVICE(s)->mem_reentrancy_guard);
     s->refresh_timer = timer_new_ms(QEMU_CLOCK_VIRTUAL,
@@ -496,6 +514,7 @@ void predlog_backend_unrealize(PredlogState *s)
     s->pressure_bh = NULL;
     timer_free(s->refresh_timer);
     s->refresh_timer = NULL;
+    predlog_ageing_stop(s);
     predlog_recorder_tick(s->recorder, get_clock());
     predlog_flush(s);
     predlog_allocator_free(s->allocator);

@@ -126,6 +126,9 @@ static void predlog_pool_info_fill(PredlogState *s, PredlogInfo *info)
         fi->compression = fs.chunk_in ? (double)fs.chunk_out / fs.chunk_in
                                       : 1.0;
         fi->lost_laps = fs.lost_laps;
+        fi->sealed_size = fs.sealed_size;
+        fi->spare_size = fs.spare_size;
+        fi->spare_misses = fs.spare_misses;
         if (s->policy == PREDLOG_POOL_POLICY_PREDICTIVE &&
             predlog_allocator_function_info(s->allocator, i, &ai)) {
             fi->forecast = predlog_forecast_info(&ai);

@@ -92,7 +92,23 @@ struct PredlogState {
     bool pressure_pending;      /* set under lock, handled by pressure_bh */
     QEMUBH *pressure_bh;
     VMChangeStateEntry *vmsentry;
+
+    /* the ageing thread (predlog-ageing.c), with compression=zstd */
+    QemuThread ageing_thread;
+    QemuCond ageing_cond;       /* wakes it; with lock */
+    QemuCond ageing_idle_cond;  /* it went idle; with lock */
+    bool ageing_running;
+    bool ageing_stop;           /* under lock */
+    bool ageing_paused;         /* under lock: VM stopped */
+    bool ageing_idle;           /* under lock */
 };
+
+/* predlog-ageing.c */
+void predlog_ageing_init(PredlogState *s);
+void predlog_ageing_start(PredlogState *s);
+void predlog_ageing_wake(void *opaque);
+void predlog_ageing_pause_locked(PredlogState *s, bool paused);
+void predlog_ageing_stop(PredlogState *s);
 
 /* predlog.c */
 void predlog_guest_error(PredlogState *s, uint32_t code, uint64_t addr,

@@ -689,7 +689,9 @@ static void test_ring(void)
     g_assert_cmpstr(qdict_get_str(f, "type"), ==, "guest");
     g_assert_cmpint(qdict_get_int(f, "records"), ==, 10);
     g_assert_cmpint(qdict_get_int(f, "dropped"), ==, 0);
-    g_assert_cmpint(qdict_get_int(f, "buffers"), ==, 1);
+    /* its active buffer, and the spare once the ageing thread made it */
+    g_assert_cmpint(qdict_get_int(f, "buffers"), ==,
+                    1 + (qdict_get_int(f, "spare-size") > 0));
     qobject_unref(f);
     f = query_function(qts, "guest1");
     g_assert_cmpint(qdict_get_int(f, "records"), ==, 10);
@@ -1232,6 +1234,24 @@ static void test_predictive(void)
     g_assert_cmpint(qdict_get_int(f, "lost-laps"), ==, 0);
     g_assert_cmpint(pressure_events(qts), ==, 0);
     qobject_unref(f);
+
+    /*
+     * The ageing thread, not the log calls, packed the full buffers:
+     * once it is idle there is a cold tier and a spare, and a stopped VM
+     * has nothing left waiting (the stop drains the thread).
+     */
+    qtest_qmp_assert_success(qts, "{ 'execute': 'stop' }");
+    f = query_function(qts, "guest0/burst.info");
+    g_test_message("cold-size %" PRId64 " spare-size %" PRId64
+                   " spare-misses %" PRId64, qdict_get_int(f, "cold-size"),
+                   qdict_get_int(f, "spare-size"),
+                   qdict_get_int(f, "spare-misses"));
+    g_assert_cmpint(qdict_get_int(f, "sealed-size"), ==, 0);
+    g_assert_cmpint(qdict_get_int(f, "cold-size"), >, 0);
+    g_assert_cmpint(qdict_get_int(f, "spare-size"), >, 0);
+    g_assert_cmpfloat(qdict_get_double(f, "compression"), <, 1.0);
+    qobject_unref(f);
+    qtest_qmp_assert_success(qts, "{ 'execute': 'cont' }");
 
     /* quiet again: relief brings full detail back, one step at a time */
     for (i = 0; i < 100; i++) {

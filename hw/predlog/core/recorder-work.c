@@ -90,6 +90,8 @@ bool predlog_rec_make_room_async(PredlogRecorder *rec, unsigned id,
     if (f->spare == REC_SPARE_READY && size <= f->spare_size) {
         predlog_rec_buffer_switch(rec, id, f->spare_off, now_ns,
                                   REC_OLD_SEAL);
+        /* a lap of the fast tier, as a wrap is without a spare */
+        f->wraps++;
         want_spare(rec, f);
         return true;
     }

@@ -244,7 +244,7 @@ typedef struct PredlogFunctionStats {
     uint64_t records;           /* logged OK, lifetime */
     uint64_t bytes;             /* payload bytes stored, lifetime */
     uint64_t dropped;           /* refused for lack of space */
-    uint64_t wraps;             /* times the writer wrapped in a buffer */
+    uint64_t wraps;             /* laps: wraps in a buffer, or spares */
     uint64_t buffer_size;       /* bytes of all buffers it holds now */
     uint32_t buffers;           /* buffers it holds now */
     uint64_t last_seq;
