@@ -874,7 +874,7 @@ static void report_trace(const PredlogTrace *tr, size_t n_events,
 {
     unsigned n_src = tr->sources->len;
     double secs = dur_ns / 1e9, d[N_CFG];
-    uint64_t u[N_CFG];
+    uint64_t u[N_CFG], u2[N_CFG];
     g_autofree uint64_t *per_src = g_new0(uint64_t, n_src);
     char label[64];
 
@@ -978,7 +978,7 @@ static void report_trace(const PredlogTrace *tr, size_t n_events,
     }
     print_row_u("log calls over 100 us", u);
     for (int c = 0; c < N_CFG; c++) {
-        uint64_t misses = 0, laps = 0;
+        uint64_t misses = 0, laps = 0, refused = 0;
 
         for (unsigned f = 0; f < predlog_recorder_n_functions(runs[c].rec);
              f++) {
@@ -987,12 +987,15 @@ static void report_trace(const PredlogTrace *tr, size_t n_events,
             if (predlog_recorder_get_function_stats(runs[c].rec, f, &fs)) {
                 misses += fs.spare_misses;
                 laps += fs.lost_laps;
+                refused += fs.spare_refused;
             }
         }
         u[c] = misses;
         d[c] = laps;
+        u2[c] = refused;
     }
     print_row_u("spare buffer not ready", u);
+    print_row_u("spare buffer refused", u2);
     print_row_d("laps lost unaged", d, "%12.0f");
     for (int c = 0; c < N_CFG; c++) {
         u[c] = runs[c].worker ? predlog_worker_steps(runs[c].worker) : 0;

@@ -98,6 +98,7 @@ typedef struct RecFunction {
     bool want_spare;            /* the worker should get one */
     uint64_t sealed_bytes;      /* of sealed buffers, not yet aged */
     uint64_t spare_misses;
+    uint64_t spare_refused;     /* spares the pool had no room for */
 
     /* SUMMARY level: records counted since the last summary was written. */
     PredlogSummary pending;

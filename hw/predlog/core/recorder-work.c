@@ -202,6 +202,7 @@ static bool spare_alloc(PredlogRecorder *rec, unsigned id, uint64_t now_ns)
 
     if (!size ||
         !predlog_rec_buffer_alloc(rec, id, size, size, now_ns, &off)) {
+        f->spare_refused++;
         return false;
     }
     predlog_pool_lookup(rec->pool, off, &size, NULL);

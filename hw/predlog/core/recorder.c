@@ -1531,6 +1531,7 @@ bool predlog_recorder_get_function_stats(PredlogRecorder *rec, int func_id,
     stats->sealed_size = f->sealed_bytes;
     stats->spare_size = f->spare != REC_SPARE_NONE ? f->spare_size : 0;
     stats->spare_misses = f->spare_misses;
+    stats->spare_refused = f->spare_refused;
     return true;
 }
 
