@@ -190,6 +190,6 @@ bool predlog_rec_make_room_async(PredlogRecorder *rec, unsigned id,
 bool predlog_rec_resize_now_async(PredlogRecorder *rec, unsigned id,
                                   uint64_t now_ns);
 void predlog_rec_work_reset(PredlogRecorder *rec);
-void predlog_rec_work_adopted(PredlogRecorder *rec);
+void predlog_rec_want_spare(PredlogRecorder *rec, unsigned id);
 
 #endif /* HW_PREDLOG_RECORDER_INT_H */

@@ -23,9 +23,10 @@
  *    function has none; otherwise it is freed, and a spare of the right
  *    size is allocated when one is wanted.  So in the steady state a
  *    function holds two buffers of its buffer size and allocates none.
- *  - A spare is wanted after the record path used one up or found none,
- *    and after an adopt; a failed allocation is not retried until then,
- *    so that the worker never spins on a full pool.
+ *  - A spare is wanted once the active buffer is half full (and when a
+ *    resize asks for a new size): a function that never fills half a
+ *    buffer never pins a second one.  A failed allocation is not retried
+ *    until the next time, so that the worker never spins on a full pool.
  *  - If the cold tier cannot take a chunk (no space even with eviction),
  *    the sealed buffer's remaining records stay where they are, as
  *    evictable history: nothing is thrown away that space still holds.
@@ -92,7 +93,6 @@ bool predlog_rec_make_room_async(PredlogRecorder *rec, unsigned id,
                                   REC_OLD_SEAL);
         /* a lap of the fast tier, as a wrap is without a spare */
         f->wraps++;
-        want_spare(rec, f);
         return true;
     }
     /*
@@ -103,7 +103,6 @@ bool predlog_rec_make_room_async(PredlogRecorder *rec, unsigned id,
     if (f->buf) {
         f->spare_misses++;
     }
-    want_spare(rec, f);
     want = predlog_rec_active_size_wanted(rec, id, size);
     least = MAX((uint64_t)PREDLOG_RECORDER_MIN_BUFFER, size);
     least = POOL_ROUND_DOWN(least + PREDLOG_POOL_ALIGN - 1);
@@ -154,16 +153,9 @@ void predlog_rec_work_reset(PredlogRecorder *rec)
     }
 }
 
-void predlog_rec_work_adopted(PredlogRecorder *rec)
+void predlog_rec_want_spare(PredlogRecorder *rec, unsigned id)
 {
-    if (!rec->work_ready) {
-        return;
-    }
-    for (unsigned i = 0; i < rec->n_functions; i++) {
-        if (rec->funcs[i].buf) {
-            want_spare(rec, &rec->funcs[i]);
-        }
-    }
+    want_spare(rec, &rec->funcs[id]);
 }
 
 /* The spare @id should get now: its buffer size, if that may be pinned. */

@@ -1016,6 +1016,11 @@ static bool write_record(PredlogRecorder *rec, unsigned id,
     }
     predlog_record_commit(&w);
     f->head += size;
+    if (G_UNLIKELY(rec->work_ready) && f->spare == REC_SPARE_NONE &&
+        !f->want_spare && f->head > f->buf_size / 2) {
+        /* half full: have the worker zero a spare before it is needed */
+        predlog_rec_want_spare(rec, id);
+    }
     return true;
 }
 
@@ -1454,7 +1459,6 @@ bool predlog_recorder_adopt(PredlogRecorder *rec, bool add_missing,
         }
     }
     rec->broken = false;
-    predlog_rec_work_adopted(rec);
     return true;
 
 fail:
