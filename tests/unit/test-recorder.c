@@ -407,8 +407,18 @@ static void test_format_layout(void)
                      (data_size / 3) & ~(uint64_t)511);
     g_assert_cmphex(le32_at(sb + PREDLOG_POOL_SB_OFF_CRC), ==,
                     predlog_crc32c(0, sb, PREDLOG_POOL_SB_OFF_CRC));
+    /* A random salt, with no zero half, and the flag that says so */
+    g_assert_cmphex(le32_at(sb + PREDLOG_POOL_SB_OFF_FLAGS), ==,
+                    PREDLOG_POOL_FLAG_SEQ_TABLE | PREDLOG_POOL_FLAG_SALT);
+    g_assert_cmphex(le64_at(sb + PREDLOG_POOL_SB_OFF_SALT), ==,
+                    predlog_recorder_salt(fx->rec));
+    g_assert_cmphex(le32_at(sb + PREDLOG_POOL_SB_OFF_SALT), !=, 0);
+    g_assert_cmphex(le32_at(sb + PREDLOG_POOL_SB_OFF_SALT + 4), !=, 0);
     /* Formatting zeroed everything else. */
-    for (i = PREDLOG_POOL_SB_OFF_NAME + 8; i < PREDLOG_POOL_SB_OFF_CRC; i++) {
+    for (i = PREDLOG_POOL_SB_OFF_NAME + 8; i < PREDLOG_POOL_SB_OFF_SALT; i++) {
+        g_assert_cmphex(sb[i], ==, 0);
+    }
+    for (i = PREDLOG_POOL_SB_OFF_SALT + 8; i < PREDLOG_POOL_SB_OFF_CRC; i++) {
         g_assert_cmphex(sb[i], ==, 0);
     }
     for (i = PREDLOG_POOL_SB_SIZE; i < fx->size; i++) {

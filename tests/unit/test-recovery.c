@@ -66,6 +66,12 @@ static uint64_t le64_at(const uint8_t *p)
     return GUINT64_FROM_LE(v);
 }
 
+/* The salt of pool image @img's records (0 in pools without the flag). */
+static uint64_t img_salt(const uint8_t *img)
+{
+    return le64_at(img + PREDLOG_POOL_SB_OFF_SALT);
+}
+
 /* Re-seal a superblock the test has edited on purpose. */
 static void sb_reseal(uint8_t *sb)
 {
@@ -198,7 +204,8 @@ static void assert_sane_scan(PredlogImage *im, const uint8_t *img,
         g_assert_cmpuint(r->offset + r->view.size, <=,
                          predlog_image_pool_size(im));
         g_assert_cmpint(predlog_record_decode(img + r->offset,
-                                              r->view.size, &v), ==,
+                                              r->view.size, img_salt(img),
+                                              &v), ==,
                         PREDLOG_RECORD_VALID);
         g_assert_cmpmem(&v.hdr, sizeof(v.hdr), &r->view.hdr,
                         sizeof(r->view.hdr));
@@ -304,7 +311,14 @@ static void test_corrupt_superblock(void)
         { PREDLOG_POOL_SB_OFF_POOL_SIZE, 8, DATA_OFF(2) + 10,
           "do not fit" },
         { PREDLOG_POOL_SB_OFF_POLICY, 4, 7, "policy" },
-        { PREDLOG_POOL_SB_OFF_FLAGS, 4, 4, "flags" },
+        { PREDLOG_POOL_SB_OFF_FLAGS, 4, 8, "flags" },
+        /* the salt flag without a salt, or with a half of one */
+        { PREDLOG_POOL_SB_OFF_SALT, 8, 0, "salt" },
+        { PREDLOG_POOL_SB_OFF_SALT, 8, 0x600dull, "salt" },
+        { PREDLOG_POOL_SB_OFF_SALT, 8, 0x600dull << 32, "salt" },
+        /* a salt without the flag */
+        { PREDLOG_POOL_SB_OFF_FLAGS, 4, PREDLOG_POOL_FLAG_SEQ_TABLE,
+          "without the salt flag" },
     };
 
     /* Any changed byte breaks the checksum. */
@@ -334,7 +348,8 @@ static void test_corrupt_superblock(void)
     g_assert_cmpstr(predlog_image_policy_name(im), ==, "dynamic");
     predlog_image_free(im);
     put_le32(p->region + PREDLOG_POOL_SB_OFF_FLAGS,
-             PREDLOG_POOL_FLAG_PREDICTIVE);
+             PREDLOG_POOL_FLAG_PREDICTIVE | PREDLOG_POOL_FLAG_SEQ_TABLE |
+             PREDLOG_POOL_FLAG_SALT);
     sb_reseal(p->region);
     im = open_ok(p->region, p->size);
     g_assert_cmpstr(predlog_image_policy_name(im), ==, "predictive");
@@ -579,7 +594,8 @@ static void check_crash(const uint8_t *img, size_t len, const Before *b,
                                            r->view.hdr.seq);
     }
     if (w->pos) {
-        st = predlog_record_decode(img + w->pos, w->end - w->pos, &v);
+        st = predlog_record_decode(img + w->pos, w->end - w->pos,
+                                   img_salt(img), &v);
         /* (Not an intact older record the write has not yet reached.) */
         if (st == PREDLOG_RECORD_VALID && v.hdr.func_id == w->func &&
             v.hdr.seq == w->seq) {
@@ -704,7 +720,8 @@ static void crash_one_record(Pool *p, int func, uint32_t len,
             PredlogRecordView v;
 
             cov->torn += predlog_record_decode(img + w.pos, w.end - w.pos,
-                                               &v) == PREDLOG_RECORD_TORN;
+                                               img_salt(img), &v) ==
+                         PREDLOG_RECORD_TORN;
         }
     }
     /* Everything but the seal, stored in the order the writer uses. */
@@ -868,7 +885,7 @@ static void test_crash_seal_missing(void)
         };
 
         g_assert_true(predlog_record_begin(&w, img + head, b.len - head,
-                                           &h));
+                                           img_salt(img), &h));
         g_assert_true(predlog_record_append(&w, payload, cut));
         im = open_ok(img, b.len);
         recs = predlog_image_scan(im, &t);
@@ -945,7 +962,8 @@ static void test_garbage(void)
             if (pos >= data_len) {
                 break;
             }
-            n = predlog_record_encode(data + pos, data_len - pos, &h, pl);
+            n = predlog_record_encode(data + pos, data_len - pos,
+                                      img_salt(img), &h, pl);
             if (!n) {
                 break;
             }
@@ -976,7 +994,8 @@ static void test_garbage(void)
             bool first = true;
 
             if (predlog_record_decode(img + pr->offset, size - pr->offset,
-                                      &v) != PREDLOG_RECORD_VALID) {
+                                      img_salt(img), &v) !=
+                PREDLOG_RECORD_VALID) {
                 continue;
             }
             if (!predlog_image_function_by_id(im, pr->func)) {
@@ -988,7 +1007,8 @@ static void test_garbage(void)
 
                 if (q->func == pr->func && q->seq == pr->seq &&
                     predlog_record_decode(img + q->offset,
-                                          size - q->offset, &v) ==
+                                          size - q->offset, img_salt(img),
+                                          &v) ==
                     PREDLOG_RECORD_VALID) {
                     first = false;
                     break;
@@ -1235,7 +1255,8 @@ static void test_chunk_orig_len_bound(void)
     data_size = le64_at(p->region + PREDLOG_POOL_SB_OFF_DATA_SIZE);
     /* slot 3 of 4 is never used: put the forged chunk there */
     g_assert_cmpuint(predlog_record_encode(
-        p->region + data_offset + data_size * 3 / 4, 4096, &h, payload),
+        p->region + data_offset + data_size * 3 / 4, 4096,
+        img_salt(p->region), &h, payload),
         >, 0);
 
     /* the address space in use, "VmSize:  <n> kB" */
@@ -1291,7 +1312,9 @@ static void test_chunk_unpack_limit(void)
             .seq = 1000 + i,
             .timestamp_ns = 6000 + i,
         };
-        size_t raw_len = predlog_record_encode(raw, BIG + 4096, &in, zeros);
+        size_t raw_len = predlog_record_encode(raw, BIG + 4096,
+                                               img_salt(p->region), &in,
+                                               zeros);
         size_t zlen;
         PredlogRecordHeader ch = {
             .type = PREDLOG_RECORD_TYPE_CHUNK,
@@ -1310,7 +1333,8 @@ static void test_chunk_unpack_limit(void)
         g_assert_cmpuint(zlen, <, 4096);
         ch.stored_len = zlen;
         n = predlog_record_encode(p->region + at,
-                                  data_offset + data_size - at, &ch, z);
+                                  data_offset + data_size - at,
+                                  img_salt(p->region), &ch, z);
         g_assert_cmpuint(n, >, 0);
         at += n;
     }

@@ -132,6 +132,7 @@ struct PredlogRecorder {
     uint64_t data_offset;
     uint64_t data_size;
     uint8_t *seq_table;         /* max_functions next_seq words */
+    uint64_t salt;              /* of the records (record.h) */
     uint64_t slot_size;         /* FIXED: the one buffer of every function */
     uint64_t buffer_size;       /* DYNAMIC: default for new functions */
     PredlogPool *pool;
@@ -186,7 +187,9 @@ static void write_superblock(PredlogRecorder *rec,
         .data_size = rec->data_size,
         .policy = rec->policy,
         .created_ns = cfg->created_ns,
-        .flags = cfg->pool_flags | PREDLOG_POOL_FLAG_SEQ_TABLE,
+        .flags = cfg->pool_flags | PREDLOG_POOL_FLAG_SEQ_TABLE |
+                 PREDLOG_POOL_FLAG_SALT,
+        .salt = rec->salt,
         .buffer_size = rec->policy == PREDLOG_POLICY_FIXED ? rec->slot_size
                                                            : rec->buffer_size,
     };
@@ -288,6 +291,12 @@ PredlogRecorder *predlog_recorder_new(void *base, uint64_t size,
                     (int)cfg->compression);
         return NULL;
     }
+    if (cfg->salt && (!(uint32_t)cfg->salt || !(cfg->salt >> 32))) {
+        g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
+                    "predlog recorder: salt 0x%016" G_GINT64_MODIFIER "x "
+                    "has a zero half", cfg->salt);
+        return NULL;
+    }
     if (cfg->name && strlen(cfg->name) > PREDLOG_POOL_NAME_MAX) {
         g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
                     "predlog recorder: name '%s' is longer than %u bytes",
@@ -337,6 +346,7 @@ PredlogRecorder *predlog_recorder_new(void *base, uint64_t size,
     rec->data_size = data_size;
     rec->seq_table = rec->base +
                      predlog_pool_seq_table_offset(cfg->max_functions);
+    rec->salt = cfg->salt ? cfg->salt : predlog_pool_new_salt();
     rec->slot_size = slot_size;
     rec->buffer_size = buffer_size;
     rec->pool = predlog_pool_new(data_offset, data_size);
@@ -795,7 +805,8 @@ static bool cold_append(PredlogRecorder *rec, unsigned id,
     hdr.timestamp_ns = last_ts;
     hdr.aux = codec;
     if (!predlog_record_encode(rec->base + f->cold_off + f->cold_head,
-                               f->cold_size - f->cold_head, &hdr, payload)) {
+                               f->cold_size - f->cold_head, rec->salt, &hdr,
+                               payload)) {
         g_assert_not_reached();
     }
     f->cold_head += need;
@@ -1016,7 +1027,7 @@ static bool write_record(PredlogRecorder *rec, unsigned id,
         f->touched_ns = now_ns;
     }
     if (!predlog_record_begin(&w, f->buf + f->head, f->buf_size - f->head,
-                              hdr)) {
+                              rec->salt, hdr)) {
         /* Checked by the callers: type, level, lengths; room above. */
         g_assert_not_reached();
     }
@@ -1221,6 +1232,8 @@ static bool adopt_superblock(PredlogRecorder *rec, GError **errp)
                     predlog_policy_str(rec->policy));
         return false;
     }
+    /* the records to come must match the source's (0: an older pool) */
+    rec->salt = sb.salt;
     return true;
 }
 
@@ -1338,9 +1351,9 @@ static void adopt_scan(PredlogRecorder *rec, AdoptFunction *af)
         AdoptFunction *a;
         uint64_t off;
 
-        if (predlog_record_decode(area + pos, len - pos, &v) !=
+        if (predlog_record_decode(area + pos, len - pos, rec->salt, &v) !=
             PREDLOG_RECORD_VALID) {
-            pos = predlog_record_resync(area, len, pos + 1, &v);
+            pos = predlog_record_resync(area, len, pos + 1, rec->salt, &v);
             if (pos >= len) {
                 break;
             }
@@ -1540,6 +1553,11 @@ bool predlog_recorder_get_function_stats(PredlogRecorder *rec, int func_id,
     stats->chunk_out = f->chunk_out;
     stats->lost_laps = f->lost_laps;
     return true;
+}
+
+uint64_t predlog_recorder_salt(PredlogRecorder *rec)
+{
+    return rec->salt;
 }
 
 unsigned predlog_recorder_used_percent(PredlogRecorder *rec)
