@@ -363,6 +363,20 @@ static void test_format_errors(void)
     assert_new_fails(min, &cfg, "name");
     cfg.name = NULL;
 
+    /* A salt given must salt both CRCs; it is then the pool's. */
+    cfg.salt = 0x5a17;
+    assert_new_fails(min, &cfg, "zero half");
+    cfg.salt = 0x5a17ull << 32;
+    assert_new_fails(min, &cfg, "zero half");
+    cfg.salt = 0x0123456789abcdefull;
+    rec = predlog_recorder_new(region, min, &cfg, &err);
+    g_assert_no_error(err);
+    g_assert_cmphex(predlog_recorder_salt(rec), ==, cfg.salt);
+    g_assert_cmphex(le64_at(region + PREDLOG_POOL_SB_OFF_SALT), ==,
+                    cfg.salt);
+    predlog_recorder_free(rec);
+    cfg.salt = 0;
+
     cfg.policy = PREDLOG_POLICY_DYNAMIC;
     cfg.buffer_size = PREDLOG_RECORDER_MIN_BUFFER - 1;
     assert_new_fails(min, &cfg, "buffer size");
