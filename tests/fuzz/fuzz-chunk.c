@@ -37,7 +37,7 @@ static bool expected(const uint8_t *raw, size_t len, GHashTable *seqs)
         PredlogRecordView v;
         uint64_t *seq;
 
-        if (predlog_record_decode(raw + pos, len - pos, &v) !=
+        if (predlog_record_decode(raw + pos, len - pos, FUZZ_SALT, &v) !=
             PREDLOG_RECORD_VALID || v.hdr.func_id != 0 ||
             v.hdr.type == PREDLOG_RECORD_TYPE_CHUNK) {
             return false;
@@ -126,8 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     rec_size = predlog_record_size(h.stored_len);
     img = fuzz_make_pool(1, 1, 1 /* net */, rec_size, &img_len, &data_off);
-    FUZZ_CHECK(predlog_record_encode(img + data_off, rec_size, &h, payload) ==
-               rec_size);
+    FUZZ_CHECK(predlog_record_encode(img + data_off, rec_size, FUZZ_SALT, &h,
+                                     payload) == rec_size);
 
     pi = predlog_image_open(img, img_len, &err);
     FUZZ_CHECK(pi);

@@ -307,7 +307,9 @@ uint8_t *fuzz_make_pool(uint32_t slots, uint32_t n_funcs, uint8_t kind,
         .data_offset = off,
         .data_size = data_len,
         .policy = PREDLOG_POLICY_DYNAMIC,
-        .flags = PREDLOG_POOL_FLAG_SEQ_TABLE,   /* all zero: unpublished */
+        .flags = PREDLOG_POOL_FLAG_SEQ_TABLE |  /* all zero: unpublished */
+                 PREDLOG_POOL_FLAG_SALT,
+        .salt = FUZZ_SALT,
         .created_ns = 1700000000000000000ull,
         .buffer_size = 16384,
         .name = "fuzz",

@@ -67,11 +67,17 @@ bool fuzz_hdr_equal(const PredlogRecordHeader *a,
                     const PredlogRecordHeader *b);
 
 /*
+ * The salt of the pools fuzz_make_pool() makes, and of the records
+ * gen-corpus puts into the chunk target's seeds (record.h).
+ */
+#define FUZZ_SALT   0xbb67ae8584caa73bull
+
+/*
  * A pool image around @data_len bytes of data area: a valid superblock
- * (policy DYNAMIC, @slots directory slots) and, for each function id
- * below @n_funcs, one intact directory entry copy (kind @kind, name
- * "fuzz<id>", no active buffer).  The data area starts at the returned
- * *@data_offset; the caller fills it.  g_free() the image.
+ * (policy DYNAMIC, @slots directory slots, salt FUZZ_SALT) and, for each
+ * function id below @n_funcs, one intact directory entry copy (kind
+ * @kind, name "fuzz<id>", no active buffer).  The data area starts at
+ * the returned *@data_offset; the caller fills it.  g_free() the image.
  */
 uint8_t *fuzz_make_pool(uint32_t slots, uint32_t n_funcs, uint8_t kind,
                         size_t data_len, size_t *image_len,

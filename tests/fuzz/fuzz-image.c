@@ -19,6 +19,7 @@
 
 #include "hw/predlog/core/record.h"
 #include "hw/predlog/core/recovery.h"
+#include "qemu/predlog/byteorder.h"
 #include "fuzz-common.h"
 
 static bool before(const PredlogRecordView *a, const PredlogRecordView *b)
@@ -42,6 +43,12 @@ static void check_scan(PredlogImage *img, const uint8_t *data, size_t size,
                                                        g_str_equal,
                                                        g_free, NULL);
     uint64_t sum = 0, sum_cold = 0, sum_torn = 0, salvaged = 0;
+    uint64_t salt = predlog_image_salt(img);
+    uint32_t flags = get_le32(data + PREDLOG_POOL_SB_OFF_FLAGS);
+
+    /* the salt is the superblock's exactly when it says it has one */
+    FUZZ_CHECK(salt == (flags & PREDLOG_POOL_FLAG_SALT ?
+                        get_le64(data + PREDLOG_POOL_SB_OFF_SALT) : 0));
 
     for (guint i = 0; i < recs->len; i++) {
         const PredlogRecoveredRecord *r =
@@ -65,7 +72,7 @@ static void check_scan(PredlogImage *img, const uint8_t *data, size_t size,
 
             /* the chunk it came from is VALID at its offset */
             FUZZ_CHECK(predlog_record_decode(data + r->offset,
-                                             size - r->offset, &cv) ==
+                                             size - r->offset, salt, &cv) ==
                        PREDLOG_RECORD_VALID);
             FUZZ_CHECK(cv.hdr.type == PREDLOG_RECORD_TYPE_CHUNK &&
                        cv.hdr.func_id == v->hdr.func_id);
@@ -76,8 +83,8 @@ static void check_scan(PredlogImage *img, const uint8_t *data, size_t size,
             PredlogRecordView again;
 
             FUZZ_CHECK(predlog_record_decode(data + r->offset,
-                                             size - r->offset, &again) ==
-                       PREDLOG_RECORD_VALID);
+                                             size - r->offset, salt,
+                                             &again) == PREDLOG_RECORD_VALID);
             FUZZ_CHECK(fuzz_hdr_equal(&again.hdr, &v->hdr));
             FUZZ_CHECK(again.payload == v->payload);
         }

@@ -6,8 +6,9 @@
  * The input is the start of a pool file.  Checks: predlog_pool_sb_read()
  * reads nothing outside the input, says why it refuses (with a message),
  * and what it accepts is a layout that fits (directory and data area
- * inside pool_size) and writes back, with predlog_pool_sb_write(), to a
- * superblock that reads back the same.  Every directory slot within the
+ * inside pool_size, a salt with no zero half exactly when the flag says
+ * so) and writes back, with predlog_pool_sb_write(), to a superblock
+ * that reads back the same.  Every directory slot within the
  * input resolves to an intact copy of its own, or to none.
  *
  * Copyright (c) 2026 The predlog authors
@@ -102,6 +103,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(sb.data_offset <= sb.pool_size);
     FUZZ_CHECK(sb.data_size <= sb.pool_size - sb.data_offset);
     FUZZ_CHECK(strlen(sb.name) <= PREDLOG_POOL_NAME_MAX);
+    /* a salt, with both halves, exactly in salted pools */
+    if (sb.flags & PREDLOG_POOL_FLAG_SALT) {
+        FUZZ_CHECK((uint32_t)sb.salt && sb.salt >> 32);
+        FUZZ_CHECK(sb.salt == get_le64(data + PREDLOG_POOL_SB_OFF_SALT));
+    } else {
+        FUZZ_CHECK(sb.salt == 0);
+    }
 
     /* read -> write -> read */
     rewritten = g_malloc(PREDLOG_POOL_SB_SIZE);
@@ -114,7 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                again.data_size == sb.data_size &&
                again.policy == sb.policy && again.flags == sb.flags &&
                again.created_ns == sb.created_ns &&
-               again.buffer_size == sb.buffer_size);
+               again.buffer_size == sb.buffer_size &&
+               again.salt == sb.salt);
     /* a name cut at its first NUL is what the writer keeps */
     FUZZ_CHECK(strcmp(again.name, sb.name) == 0);
     /* the fields the reader checks are where the input has them */

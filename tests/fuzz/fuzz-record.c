@@ -7,7 +7,9 @@
  * says for the status it returns, a VALID record re-encodes to the same
  * header, payload and seal and decodes again to the same view, resync
  * only ever returns an aligned VALID record, and the accelerated and
- * portable CRC32C agree.
+ * portable CRC32C agree.  The input is decoded with salt 0 (record.h), as
+ * in a pool made before salts existed; a VALID record re-encoded with
+ * another salt decodes VALID with that salt only.
  *
  * Copyright (c) 2026 The predlog authors
  */
@@ -16,6 +18,8 @@
 
 #include "hw/predlog/core/record.h"
 #include "fuzz-common.h"
+
+#define SALT    0x510e527f9b05688cull
 
 static void check_view_equal(const PredlogRecordView *a,
                              const PredlogRecordView *b)
@@ -54,7 +58,7 @@ static void check_valid(const uint8_t *data, size_t size,
 
     /* decode -> encode -> decode */
     again = g_malloc(v->size);
-    n = predlog_record_encode(again, v->size, &v->hdr, v->payload);
+    n = predlog_record_encode(again, v->size, 0, &v->hdr, v->payload);
     FUZZ_CHECK(n == v->size);
     FUZZ_CHECK(memcmp(again, data, PREDLOG_RECORD_HDR_LEN +
                       v->hdr.stored_len) == 0);
@@ -62,18 +66,35 @@ static void check_valid(const uint8_t *data, size_t size,
     FUZZ_CHECK(memcmp(again + n - PREDLOG_RECORD_SEAL_LEN,
                       data + n - PREDLOG_RECORD_SEAL_LEN,
                       PREDLOG_RECORD_SEAL_LEN) == 0);
-    FUZZ_CHECK(predlog_record_decode(again, n, &v2) == PREDLOG_RECORD_VALID);
+    FUZZ_CHECK(predlog_record_decode(again, n, 0, &v2) ==
+               PREDLOG_RECORD_VALID);
     check_view_equal(v, &v2);
     FUZZ_CHECK(memcmp(v2.payload, v->payload, v->hdr.stored_len) == 0);
     /* one byte short of the record is never VALID */
-    FUZZ_CHECK(predlog_record_decode(again, n - 1, &v2) ==
+    FUZZ_CHECK(predlog_record_decode(again, n - 1, 0, &v2) ==
                PREDLOG_RECORD_TRUNCATED);
+
+    /*
+     * The same record in a salted pool: the salt changes the header CRC
+     * (a bijection of its start value), so no other salt, 0 included,
+     * takes it for a record, nor the salt it differs from in one half.
+     */
+    FUZZ_CHECK(predlog_record_encode(again, n, SALT, &v->hdr, v->payload) ==
+               n);
+    FUZZ_CHECK(predlog_record_decode(again, n, SALT, &v2) ==
+               PREDLOG_RECORD_VALID);
+    FUZZ_CHECK(v2.hdr_crc != v->hdr_crc && v2.payload_crc == v->payload_crc);
+    FUZZ_CHECK(predlog_record_decode(again, n, 0, &v2) == PREDLOG_RECORD_TORN);
+    FUZZ_CHECK(predlog_record_decode(again, n, SALT ^ 1, &v2) ==
+               PREDLOG_RECORD_TORN);
+    FUZZ_CHECK(predlog_record_decode(again, n, SALT ^ (1ull << 32), &v2) ==
+               PREDLOG_RECORD_TORN);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     PredlogRecordView v;
-    PredlogRecordStatus st = predlog_record_decode(data, size, &v);
+    PredlogRecordStatus st = predlog_record_decode(data, size, 0, &v);
     size_t off;
 
     FUZZ_CHECK((unsigned)st < PREDLOG_RECORD_STATUS__MAX);
@@ -105,13 +126,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (off = 0; off < size; off += v.size) {
         PredlogRecordView w;
 
-        off = predlog_record_resync(data, size, off, &v);
+        off = predlog_record_resync(data, size, off, 0, &v);
         if (off >= size) {
             FUZZ_CHECK(off == size && v.size == 0);
             break;
         }
         FUZZ_CHECK(off % PREDLOG_RECORD_ALIGN == 0);
-        FUZZ_CHECK(predlog_record_decode(data + off, size - off, &w) ==
+        FUZZ_CHECK(predlog_record_decode(data + off, size - off, 0, &w) ==
                    PREDLOG_RECORD_VALID);
         check_view_equal(&v, &w);
     }

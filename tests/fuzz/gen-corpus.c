@@ -26,8 +26,11 @@
 #include "hw/predlog/core/recorder.h"
 #include "hw/predlog/core/summary.h"
 #include "qemu/predlog/byteorder.h"
+#include "fuzz-common.h"
 
 #define BASE_NS 1764000000000000000ull
+/* the pools' salt: fixed, so that the seeds do not change between runs */
+#define POOL_SALT 0xa54ff53a5f1d36f1ull
 
 static const char *outdir;
 
@@ -46,11 +49,11 @@ static void put(const char *target, const char *name, const void *data,
     }
 }
 
-/* Append one record to @out; returns its size. */
-static size_t add_record(GByteArray *out, PredlogRecordType type,
-                         PredlogRecordLevel level, uint16_t func,
-                         uint64_t seq, uint32_t aux, const void *payload,
-                         uint32_t stored, uint32_t orig)
+/* Append one record checksummed with @salt to @out; returns its size. */
+static size_t add_record(GByteArray *out, uint64_t salt,
+                         PredlogRecordType type, PredlogRecordLevel level,
+                         uint16_t func, uint64_t seq, uint32_t aux,
+                         const void *payload, uint32_t stored, uint32_t orig)
 {
     PredlogRecordHeader h = {
         .type = type, .level = level, .func_id = func, .seq = seq,
@@ -60,7 +63,8 @@ static size_t add_record(GByteArray *out, PredlogRecordType type,
     size_t size = predlog_record_size(stored), at = out->len;
 
     g_byte_array_set_size(out, at + size);
-    if (predlog_record_encode(out->data + at, size, &h, payload) != size) {
+    if (predlog_record_encode(out->data + at, size, salt, &h, payload) !=
+        size) {
         fprintf(stderr, "gen-corpus: a record did not encode\n");
         exit(1);
     }
@@ -93,24 +97,26 @@ static void gen_records(void)
     predlog_summary_encode(&s, sum, sizeof(sum));
 
     b = g_byte_array_new();
-    add_record(b, PREDLOG_RECORD_TYPE_NET_PACKET, PREDLOG_RECORD_LEVEL_FULL,
-               0, 1, PREDLOG_NET_FROM_GUEST, payload, 300, 300);
+    add_record(b, 0, PREDLOG_RECORD_TYPE_NET_PACKET,
+               PREDLOG_RECORD_LEVEL_FULL, 0, 1, PREDLOG_NET_FROM_GUEST,
+               payload, 300, 300);
     put("record", "seed-net", b->data, b->len);
     g_byte_array_set_size(b, 0);
-    add_record(b, PREDLOG_RECORD_TYPE_NET_PACKET, PREDLOG_RECORD_LEVEL_HEADER,
-               3, 7, PREDLOG_NET_TO_GUEST, payload, 128, 1500);
+    add_record(b, 0, PREDLOG_RECORD_TYPE_NET_PACKET,
+               PREDLOG_RECORD_LEVEL_HEADER, 3, 7, PREDLOG_NET_TO_GUEST,
+               payload, 128, 1500);
     put("record", "seed-net-header", b->data, b->len);
     g_byte_array_set_size(b, 0);
-    add_record(b, PREDLOG_RECORD_TYPE_BLOCK_REQUEST,
+    add_record(b, 0, PREDLOG_RECORD_TYPE_BLOCK_REQUEST,
                PREDLOG_RECORD_LEVEL_FULL, 1, 2, PREDLOG_BLOCK_WRITE, block,
                sizeof(block), sizeof(block));
-    add_record(b, PREDLOG_RECORD_TYPE_GUEST, PREDLOG_RECORD_LEVEL_FULL, 1,
+    add_record(b, 0, PREDLOG_RECORD_TYPE_GUEST, PREDLOG_RECORD_LEVEL_FULL, 1,
                3, 6, guest, sizeof(guest), sizeof(guest));
     put("record", "seed-block-guest", b->data, b->len);
     g_byte_array_set_size(b, 0);
-    add_record(b, PREDLOG_RECORD_TYPE_SUMMARY, PREDLOG_RECORD_LEVEL_SUMMARY,
-               2, 14, PREDLOG_RECORD_TYPE_NET_PACKET, sum, sizeof(sum),
-               sizeof(sum));
+    add_record(b, 0, PREDLOG_RECORD_TYPE_SUMMARY,
+               PREDLOG_RECORD_LEVEL_SUMMARY, 2, 14,
+               PREDLOG_RECORD_TYPE_NET_PACKET, sum, sizeof(sum), sizeof(sum));
     put("record", "seed-summary", b->data, b->len);
     /* torn: the seal was never stored */
     memset(b->data + b->len - PREDLOG_RECORD_SEAL_LEN, 0,
@@ -136,7 +142,7 @@ static void gen_chunks(void)
 
     frame(payload, sizeof(payload), 2);
     for (unsigned i = 0; i < 6; i++) {
-        add_record(raw, PREDLOG_RECORD_TYPE_NET_PACKET,
+        add_record(raw, FUZZ_SALT, PREDLOG_RECORD_TYPE_NET_PACKET,
                    PREDLOG_RECORD_LEVEL_FULL, 0, 1 + i,
                    PREDLOG_NET_FROM_GUEST, payload, 20 + 30 * i,
                    20 + 30 * i);
@@ -175,6 +181,7 @@ static PredlogRecorder *new_pool(uint8_t *base, size_t size,
         .cold_segment = compression ? 16384 : 0,
         .created_ns = BASE_NS,
         .name = "seed",
+        .salt = POOL_SALT,
     };
     g_autoptr(GError) err = NULL;
     PredlogRecorder *rec = predlog_recorder_new(base, size, &cfg, &err);

@@ -158,6 +158,12 @@ static uint64_t ld64le(const uint8_t *p)
     return ld32le(p) | (uint64_t)ld32le(p + 4) << 32;
 }
 
+/* The salt of the pool's records, for the records written by hand */
+static uint64_t pool_salt(Gen *g)
+{
+    return predlog_recorder_salt(g->rec);
+}
+
 static G_GNUC_NORETURN void die(const char *msg)
 {
     fprintf(stderr, "make-test-pool: %s\n", msg);
@@ -518,8 +524,8 @@ static bool find_record(Gen *g, int id, uint64_t seq, uint64_t *pos_out,
     while (pos < *buf_size) {
         PredlogRecordView v;
 
-        if (predlog_record_decode(buf + pos, *buf_size - pos, &v) ==
-            PREDLOG_RECORD_VALID) {
+        if (predlog_record_decode(buf + pos, *buf_size - pos, pool_salt(g),
+                                  &v) == PREDLOG_RECORD_VALID) {
             if (v.hdr.func_id == id && v.hdr.seq == seq) {
                 *pos_out = pos;
                 *size_out = v.size;
@@ -527,7 +533,8 @@ static bool find_record(Gen *g, int id, uint64_t seq, uint64_t *pos_out,
             }
             pos += v.size;
         } else {
-            pos = predlog_record_resync(buf, *buf_size, pos + 8, &v);
+            pos = predlog_record_resync(buf, *buf_size, pos + 8,
+                                        pool_salt(g), &v);
         }
     }
     return false;
@@ -582,7 +589,8 @@ static void leave_torn(Gen *g, int id, PredlogRecordType type, uint32_t aux,
         log_record(g, id, type, PREDLOG_RECORD_LEVEL_FULL, aux, ts - 1,
                    data, 16, 16);
     }
-    if (!predlog_record_begin(&w, g->base + off + head, size - head, &hdr) ||
+    if (!predlog_record_begin(&w, g->base + off + head, size - head,
+                              pool_salt(g), &hdr) ||
         !predlog_record_append(&w, data, partial)) {
         die("cannot write the torn record");
     }
@@ -628,20 +636,21 @@ static void forge(Gen *g, const PredlogRecordHeader *hdr, const void *payload)
 {
     size_t size = predlog_record_size(hdr->stored_len);
 
-    if (predlog_record_encode(stray_space(g, size), size, hdr, payload) !=
-        size) {
+    if (predlog_record_encode(stray_space(g, size), size, pool_salt(g), hdr,
+                              payload) != size) {
         die("cannot encode a record written by hand");
     }
 }
 
 /* Append the encoding of a record to @buf (the contents of a chunk) */
-static void encode_into(GByteArray *buf, const PredlogRecordHeader *hdr,
-                        const void *payload)
+static void encode_into(Gen *g, GByteArray *buf,
+                        const PredlogRecordHeader *hdr, const void *payload)
 {
     size_t at = buf->len, size = predlog_record_size(hdr->stored_len);
 
     g_byte_array_set_size(buf, at + size);
-    if (predlog_record_encode(buf->data + at, size, hdr, payload) != size) {
+    if (predlog_record_encode(buf->data + at, size, pool_salt(g), hdr,
+                              payload) != size) {
         die("cannot encode a record for a chunk");
     }
 }
@@ -748,9 +757,9 @@ static void forge_summaries(Gen *g, int id, uint64_t ts)
 }
 
 /* A guest record of the forged function, encoded into @buf */
-static PredlogRecordHeader forged_guest(int id, uint64_t seq, uint64_t ts,
-                                        const char *text, GByteArray *buf,
-                                        uint8_t *payload)
+static PredlogRecordHeader forged_guest(Gen *g, int id, uint64_t seq,
+                                        uint64_t ts, const char *text,
+                                        GByteArray *buf, uint8_t *payload)
 {
     uint32_t n = strlen(text);
     PredlogRecordHeader hdr = {
@@ -767,7 +776,7 @@ static PredlogRecordHeader forged_guest(int id, uint64_t seq, uint64_t ts,
     st64le(payload, seq * 1000);
     memcpy(payload + PREDLOG_GUEST_PREFIX_LEN, text, n);
     if (buf) {
-        encode_into(buf, &hdr, payload);
+        encode_into(g, buf, &hdr, payload);
     }
     return hdr;
 }
@@ -844,21 +853,21 @@ static void forge_chunks(Gen *g, int id, int other, uint64_t ts)
     uint64_t lost;
 
     /* A */
-    hdr = forged_guest(id, 1, ts + 1, "forged one", a, payload);
+    hdr = forged_guest(g, id, 1, ts + 1, "forged one", a, payload);
     forged_logged(g, &hdr, payload, false);
-    hdr = forged_guest(id, 2, ts + 2, "forged two", a, payload);
+    hdr = forged_guest(g, id, 2, ts + 2, "forged two", a, payload);
     forged_logged(g, &hdr, payload, false);
     g_byte_array_set_size(a, a->len + 8);
     memset(a->data + a->len - 8, 0, 8);
     forge_chunk(g, id, PREDLOG_CHUNK_CODEC_NONE, 2, ts + 2, a, a->len, false);
 
     /* B */
-    forged_guest(other, 3, ts + 3, long_b, b, payload);
+    forged_guest(g, other, 3, ts + 3, long_b, b, payload);
     forge_chunk(g, id, PREDLOG_CHUNK_CODEC_ZSTD, 3, ts + 3, b, b->len, true);
 
     /* C */
     for (uint64_t seq = 3; seq <= 4; seq++) {
-        hdr = forged_guest(id, seq, ts + seq, long_c, c, payload);
+        hdr = forged_guest(g, id, seq, ts + seq, long_c, c, payload);
         forged_logged(g, &hdr, payload, false);
         lost = seq;
         g_array_append_val(g->lost[id], lost);
@@ -871,16 +880,16 @@ static void forge_chunks(Gen *g, int id, int other, uint64_t ts)
 
     /* E: A's chunk record inside a chunk */
     inner.orig_len = inner.stored_len = a->len;
-    encode_into(e, &inner, a->data);
+    encode_into(g, e, &inner, a->data);
     forge_chunk(g, id, PREDLOG_CHUNK_CODEC_NONE, 2, ts + 2, e, e->len, false);
 
-    hdr = forged_guest(id, 5, ts + 5, "forged five, plain", NULL, payload);
+    hdr = forged_guest(g, id, 5, ts + 5, "forged five, plain", NULL, payload);
     forge(g, &hdr, payload);
     forged_logged(g, &hdr, payload, false);
 
     /* F */
     for (uint64_t seq = 6; seq <= 7; seq++) {
-        hdr = forged_guest(id, seq, ts + seq, "in a good chunk", f, payload);
+        hdr = forged_guest(g, id, seq, ts + seq, "in a good chunk", f, payload);
         forged_logged(g, &hdr, payload, false);
     }
     forge_chunk(g, id, PREDLOG_CHUNK_CODEC_NONE, 7, ts + 7, f, f->len, false);
@@ -896,7 +905,7 @@ static void forge_chunks(Gen *g, int id, int other, uint64_t ts)
  * records (record.h: of the chunk's function, no chunk, exactly
  * orig_len bytes once decompressed).  What does not unpack adds nothing.
  */
-static bool chunk_seqs(const PredlogRecordView *c, GArray *seqs)
+static bool chunk_seqs(Gen *g, const PredlogRecordView *c, GArray *seqs)
 {
     uint32_t len = c->hdr.orig_len;
     g_autofree uint8_t *buf = NULL;
@@ -920,7 +929,7 @@ static bool chunk_seqs(const PredlogRecordView *c, GArray *seqs)
     while (pos < len) {
         PredlogRecordView v;
 
-        if (predlog_record_decode(raw + pos, len - pos, &v) !=
+        if (predlog_record_decode(raw + pos, len - pos, pool_salt(g), &v) !=
             PREDLOG_RECORD_VALID || v.hdr.func_id != c->hdr.func_id ||
             v.hdr.type == PREDLOG_RECORD_TYPE_CHUNK) {
             g_array_append_vals(seqs, got->data, got->len);
@@ -951,9 +960,9 @@ static void survey(Gen *g)
         PredlogRecordView v;
         unsigned id;
 
-        if (predlog_record_decode(area + pos, len - pos, &v) !=
+        if (predlog_record_decode(area + pos, len - pos, pool_salt(g), &v) !=
             PREDLOG_RECORD_VALID) {
-            pos = predlog_record_resync(area, len, pos + 1, &v);
+            pos = predlog_record_resync(area, len, pos + 1, pool_salt(g), &v);
             if (pos >= len) {
                 break;
             }
@@ -965,7 +974,7 @@ static void survey(Gen *g)
         }
         if (v.hdr.type == PREDLOG_RECORD_TYPE_CHUNK) {
             g->chunks_found++;
-            if (!chunk_seqs(&v, g->found[id].cold)) {
+            if (!chunk_seqs(g, &v, g->found[id].cold)) {
                 g->bad_chunks_found++;
             }
         } else {
@@ -989,9 +998,9 @@ static void damage_oldest_chunk(Gen *g, int id)
     PredlogRecordView v;
 
     while (pos < len) {
-        if (predlog_record_decode(area + pos, len - pos, &v) !=
+        if (predlog_record_decode(area + pos, len - pos, pool_salt(g), &v) !=
             PREDLOG_RECORD_VALID) {
-            pos = predlog_record_resync(area, len, pos + 1, &v);
+            pos = predlog_record_resync(area, len, pos + 1, pool_salt(g), &v);
             if (pos >= len) {
                 break;
             }
@@ -1005,12 +1014,12 @@ static void damage_oldest_chunk(Gen *g, int id)
         pos += v.size;
     }
     if (best == UINT64_MAX ||
-        predlog_record_decode(area + best, len - best, &v) !=
-        PREDLOG_RECORD_VALID || !chunk_seqs(&v, inside)) {
+        predlog_record_decode(area + best, len - best, pool_salt(g), &v) !=
+        PREDLOG_RECORD_VALID || !chunk_seqs(g, &v, inside)) {
         die("no compressed chunk to damage");
     }
     area[best + PREDLOG_RECORD_HDR_LEN + v.hdr.stored_len / 2] ^= 0x5a;
-    if (predlog_record_decode(area + best, len - best, &v) ==
+    if (predlog_record_decode(area + best, len - best, pool_salt(g), &v) ==
         PREDLOG_RECORD_VALID) {
         die("the damaged chunk still decodes VALID");
     }

@@ -14,6 +14,12 @@
 
 #include "hw/predlog/core/record.h"
 
+/*
+ * The salt of the tests' records: any value with no zero half, as a pool
+ * would have (record.h); tests of the unsalted format use 0.
+ */
+#define SALT 0x6a09e667f3bcc908ull
+
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
@@ -56,7 +62,7 @@ static uint8_t *encode_new(const PredlogRecordHeader *h, const void *payload,
     uint8_t *buf = g_malloc0(s);
 
     g_assert_cmpuint(s, >, 0);
-    g_assert_cmpuint(predlog_record_encode(buf, s, h, payload), ==, s);
+    g_assert_cmpuint(predlog_record_encode(buf, s, SALT, h, payload), ==, s);
     *size = s;
     return buf;
 }
@@ -73,10 +79,15 @@ static void assert_header_eq(const PredlogRecordHeader *a,
     g_assert_cmpuint(a->timestamp_ns, ==, b->timestamp_ns);
 }
 
-/* Bit-at-a-time CRC32C: slow, obviously right, independent of the code. */
-static uint32_t crc32c_reference(const uint8_t *p, size_t len)
+/*
+ * Bit-at-a-time CRC32C: slow, obviously right, independent of the code.
+ * @from is the CRC the register continues from (0: a plain CRC32C; a
+ * salt half for the salted CRCs of record.h).
+ */
+static uint32_t crc32c_reference(uint32_t from, const uint8_t *p,
+                                 size_t len)
 {
-    uint32_t c = ~0u;
+    uint32_t c = ~from;
 
     for (size_t i = 0; i < len; i++) {
         c ^= p[i];
@@ -98,7 +109,7 @@ static void test_crc32c_vectors(void)
 
     g_assert_cmphex(predlog_crc32c(0, check, 9), ==, 0xe3069283);
     g_assert_cmphex(predlog_crc32c_sw(0, check, 9), ==, 0xe3069283);
-    g_assert_cmphex(crc32c_reference((const uint8_t *)check, 9), ==,
+    g_assert_cmphex(crc32c_reference(0, (const uint8_t *)check, 9), ==,
                     0xe3069283);
 
     /* Empty input leaves the CRC alone: 0 from scratch. */
@@ -162,7 +173,7 @@ static void test_crc32c_paths_agree(void)
         g_assert_cmphex(hw, ==, sw);
         if (i < 200) {
             g_assert_cmphex(predlog_crc32c(0, buf + off, len), ==,
-                            crc32c_reference(buf + off, len));
+                            crc32c_reference(0, buf + off, len));
         }
     }
 }
@@ -198,7 +209,7 @@ static uint64_t le64_at(const uint8_t *p)
 }
 
 /* Pin the byte layout documented in record.h (and docs/specs). */
-static void test_layout(void)
+static void check_layout(uint64_t salt)
 {
     static const uint8_t payload[5] = { 1, 2, 3, 4, 5 };
     PredlogRecordHeader h = {
@@ -210,10 +221,12 @@ static void test_layout(void)
         .seq = 0x1122334455667788ull,
         .timestamp_ns = 0x99aabbccddeeff00ull,
     };
-    size_t size;
-    g_autofree uint8_t *r = encode_new(&h, payload, &size);
+    size_t size = predlog_record_size(5);
+    g_autofree uint8_t *r = g_malloc0(size);
     uint8_t commit_in[8];
 
+    g_assert_cmpuint(predlog_record_encode(r, size, salt, &h, payload), ==,
+                     size);
     g_assert_cmpuint(size, ==, 64);
     g_assert_cmpmem(r, 4, "PLRC", 4);
     g_assert_cmpuint(le32_at(r), ==, PREDLOG_RECORD_MAGIC);
@@ -228,13 +241,27 @@ static void test_layout(void)
     g_assert_cmpuint(le32_at(r + 32), ==, 5);
     g_assert_cmpuint(le32_at(r + 36), ==, 0);
     g_assert_cmpuint(le32_at(r + 40), ==, 0);
-    g_assert_cmphex(le32_at(r + 44), ==, crc32c_reference(r, 44));
+    /* hdr_crc and commit from the salt's halves, payload_crc from 0 */
+    g_assert_cmphex(le32_at(r + 44), ==,
+                    crc32c_reference((uint32_t)salt, r, 44));
     g_assert_cmpmem(r + 48, 5, payload, 5);
     g_assert_cmpmem(r + 53, 3, "\0\0\0", 3);
-    g_assert_cmphex(le32_at(r + 56), ==, crc32c_reference(payload, 5));
+    g_assert_cmphex(le32_at(r + 56), ==, crc32c_reference(0, payload, 5));
     memcpy(commit_in, r + 44, 4);
     memcpy(commit_in + 4, r + 56, 4);
-    g_assert_cmphex(le32_at(r + 60), ==, crc32c_reference(commit_in, 8));
+    g_assert_cmphex(le32_at(r + 60), ==,
+                    crc32c_reference(salt >> 32, commit_in, 8));
+}
+
+/* The layout of record.h, with salt 0 (older pools) and with a salt */
+static void test_layout(void)
+{
+    static const uint64_t salts[] = { 0, SALT };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(salts); i++) {
+        g_test_message("salt 0x%016" G_GINT64_MODIFIER "x", salts[i]);
+        check_layout(salts[i]);
+    }
 }
 
 static void test_roundtrip(void)
@@ -256,7 +283,7 @@ static void test_roundtrip(void)
         r = encode_new(&h, payload, &size);
         g_assert_cmpuint(size % 8, ==, 0);
 
-        g_assert_cmpint(predlog_record_decode(r, size, &v), ==,
+        g_assert_cmpint(predlog_record_decode(r, size, SALT, &v), ==,
                         PREDLOG_RECORD_VALID);
         assert_header_eq(&v.hdr, &h);
         g_assert_cmpuint(v.size, ==, size);
@@ -269,21 +296,21 @@ static void test_roundtrip(void)
         shifted = g_malloc(size + 1 + 100);
         memcpy(shifted + 1, r, size);
         fill_random(shifted + 1 + size, 100);
-        g_assert_cmpint(predlog_record_decode(shifted + 1, size + 100, &v),
-                        ==, PREDLOG_RECORD_VALID);
+        g_assert_cmpint(predlog_record_decode(shifted + 1, size + 100, SALT,
+                                              &v), ==, PREDLOG_RECORD_VALID);
         assert_header_eq(&v.hdr, &h);
         g_assert_cmpmem(v.payload, n, payload, n);
 
         /* Encoding at an odd address gives the same bytes. */
         memset(shifted, 0xa5, size + 1 + 100);
-        got = predlog_record_encode(shifted + 1, size, &h, payload);
+        got = predlog_record_encode(shifted + 1, size, SALT, &h, payload);
         g_assert_cmpuint(got, ==, size);
         g_assert_cmpmem(shifted + 1, size, r, size);
         g_assert_cmpuint(shifted[0], ==, 0xa5);
         g_assert_cmpuint(shifted[1 + size], ==, 0xa5);
 
         /* One byte short of the full record: TRUNCATED, size known. */
-        g_assert_cmpint(predlog_record_decode(r, size - 1, &v), ==,
+        g_assert_cmpint(predlog_record_decode(r, size - 1, SALT, &v), ==,
                         PREDLOG_RECORD_TRUNCATED);
         g_assert_cmpuint(v.size, ==, size);
         g_assert_cmpuint(v.hdr.seq, ==, h.seq);
@@ -304,7 +331,7 @@ static void test_truncated_payload(void)
     h.level = PREDLOG_RECORD_LEVEL_HEADER;
     r = encode_new(&h, packet, &size);
     g_assert_cmpuint(size, ==, predlog_record_size(64));
-    g_assert_cmpint(predlog_record_decode(r, size, &v), ==,
+    g_assert_cmpint(predlog_record_decode(r, size, SALT, &v), ==,
                     PREDLOG_RECORD_VALID);
     g_assert_cmpuint(v.hdr.orig_len, ==, 1500);
     g_assert_cmpuint(v.hdr.stored_len, ==, 64);
@@ -316,7 +343,7 @@ static void test_truncated_payload(void)
     g_free(r);
     r = encode_new(&h, NULL, &size);
     g_assert_cmpuint(size, ==, PREDLOG_RECORD_MIN_SIZE);
-    g_assert_cmpint(predlog_record_decode(r, size, &v), ==,
+    g_assert_cmpint(predlog_record_decode(r, size, SALT, &v), ==,
                     PREDLOG_RECORD_VALID);
     g_assert_cmpuint(v.hdr.orig_len, ==, 1500);
     g_assert_cmpuint(v.hdr.stored_len, ==, 0);
@@ -333,29 +360,29 @@ static void test_encode_rejects(void)
     /* No room, by one byte. */
     h = make_header(16, 1);
     g_assert_cmpuint(predlog_record_encode(buf, predlog_record_size(16) - 1,
-                                           &h, payload), ==, 0);
-    g_assert_cmpuint(predlog_record_encode(NULL, 0, &h, payload), ==, 0);
+                                           SALT, &h, payload), ==, 0);
+    g_assert_cmpuint(predlog_record_encode(NULL, 0, SALT, &h, payload), ==, 0);
 
     h = make_header(16, 1);
     h.orig_len = 15;                    /* stored > original */
-    g_assert_cmpuint(predlog_record_encode(buf, sizeof(buf), &h, payload),
+    g_assert_cmpuint(predlog_record_encode(buf, sizeof(buf), SALT, &h, payload),
                      ==, 0);
     h = make_header(16, 1);
     h.type = 0;
-    g_assert_cmpuint(predlog_record_encode(buf, sizeof(buf), &h, payload),
+    g_assert_cmpuint(predlog_record_encode(buf, sizeof(buf), SALT, &h, payload),
                      ==, 0);
     h.type = PREDLOG_RECORD_TYPE__MAX + 1;
-    g_assert_cmpuint(predlog_record_encode(buf, sizeof(buf), &h, payload),
+    g_assert_cmpuint(predlog_record_encode(buf, sizeof(buf), SALT, &h, payload),
                      ==, 0);
     h = make_header(16, 1);
     h.level = PREDLOG_RECORD_LEVEL__MAX + 1;
-    g_assert_cmpuint(predlog_record_encode(buf, sizeof(buf), &h, payload),
+    g_assert_cmpuint(predlog_record_encode(buf, sizeof(buf), SALT, &h, payload),
                      ==, 0);
     h = make_header(PREDLOG_RECORD_MAX_PAYLOAD + 1, 1);
-    g_assert_cmpuint(predlog_record_encode(buf, sizeof(buf), &h, payload),
+    g_assert_cmpuint(predlog_record_encode(buf, sizeof(buf), SALT, &h, payload),
                      ==, 0);
     h = make_header(16, 1);
-    g_assert_cmpuint(predlog_record_encode(buf, sizeof(buf), &h, NULL),
+    g_assert_cmpuint(predlog_record_encode(buf, sizeof(buf), SALT, &h, NULL),
                      ==, 0);
 
     /* None of the refusals wrote anything. */
@@ -375,10 +402,11 @@ static void test_writer(void)
     PredlogRecordView v;
     size_t done = 0;
 
-    g_assert_cmpuint(predlog_record_encode(a, size, &h, payload), ==, size);
+    g_assert_cmpuint(predlog_record_encode(a, size, SALT, &h, payload), ==,
+                     size);
 
     /* Piecewise, in odd-sized chunks, gives the very same bytes. */
-    g_assert_true(predlog_record_begin(&w, b, size, &h));
+    g_assert_true(predlog_record_begin(&w, b, size, SALT, &h));
     while (done < 1500) {
         /* not inside MIN(), which would draw two different numbers */
         size_t chunk = g_test_rand_int_range(0, 100);
@@ -396,10 +424,10 @@ static void test_writer(void)
 
     /* Committing short leaves a torn record behind. */
     memset(b, 0, size);
-    g_assert_true(predlog_record_begin(&w, b, size, &h));
+    g_assert_true(predlog_record_begin(&w, b, size, SALT, &h));
     g_assert_true(predlog_record_append(&w, payload, 1499));
     g_assert_cmpuint(predlog_record_commit(&w), ==, 0);
-    g_assert_cmpint(predlog_record_decode(b, size, &v), ==,
+    g_assert_cmpint(predlog_record_decode(b, size, SALT, &v), ==,
                     PREDLOG_RECORD_TORN);
     g_assert_cmpuint(v.hdr.seq, ==, 77);
 }
@@ -432,7 +460,7 @@ static void check_crash_prefixes(const uint8_t *img, size_t size,
         memcpy(buf, under, under_len);
         memset(buf + under_len, 0, space - under_len);
         memcpy(buf, img, k);
-        st = predlog_record_decode(buf, space, &v);
+        st = predlog_record_decode(buf, space, SALT, &v);
 
         if (k == size) {
             g_assert_cmpint(st, ==, PREDLOG_RECORD_VALID);
@@ -510,7 +538,7 @@ static void test_torn_every_byte(void)
                 PredlogRecordHeader oh = make_header(on, seq++);
                 size_t used;
 
-                used = predlog_record_encode(under + off, span - off, &oh,
+                used = predlog_record_encode(under + off, span - off, SALT, &oh,
                                              opay);
                 if (!used) {
                     break;
@@ -578,7 +606,7 @@ static void test_torn_payload_order(void)
         if (memcmp(buf, img, size) == 0) {
             continue;           /* nothing left unwritten after all */
         }
-        g_assert_cmpint(predlog_record_decode(buf, size, &v), ==,
+        g_assert_cmpint(predlog_record_decode(buf, size, SALT, &v), ==,
                         PREDLOG_RECORD_TORN);
         g_assert_cmpuint(v.hdr.seq, ==, h.seq);
     }
@@ -605,39 +633,40 @@ static void test_overwritten_body(void)
      * A newer buffer laid over the body of a committed record (the pool
      * re-used space): header and seal survive, the payload does not.
      */
-    g_assert_cmpuint(predlog_record_encode(r + 512, 400, &nh, small), >, 0);
-    g_assert_cmpint(predlog_record_decode(r, size, &v), ==,
+    g_assert_cmpuint(predlog_record_encode(r + 512, 400, SALT, &nh, small),
+                     >, 0);
+    g_assert_cmpint(predlog_record_decode(r, size, SALT, &v), ==,
                     PREDLOG_RECORD_OVERWRITTEN);
     g_assert_cmpuint(v.hdr.seq, ==, 42);
     g_assert_cmpuint(v.size, ==, size);
     g_assert_null(v.payload);
     /* ... and the newer record inside it is itself intact. */
-    g_assert_cmpint(predlog_record_decode(r + 512, size - 512, &v), ==,
+    g_assert_cmpint(predlog_record_decode(r + 512, size - 512, SALT, &v), ==,
                     PREDLOG_RECORD_VALID);
     g_assert_cmpuint(v.hdr.seq, ==, 7);
 
     /* A single changed payload byte is enough. */
     memcpy(r, copy, size);
     r[48 + 1499] ^= 0x01;
-    g_assert_cmpint(predlog_record_decode(r, size, &v), ==,
+    g_assert_cmpint(predlog_record_decode(r, size, SALT, &v), ==,
                     PREDLOG_RECORD_OVERWRITTEN);
 
     /* A changed seal can no longer commit the header: torn. */
     memcpy(r, copy, size);
     r[size - 1] ^= 0x80;
-    g_assert_cmpint(predlog_record_decode(r, size, &v), ==,
+    g_assert_cmpint(predlog_record_decode(r, size, SALT, &v), ==,
                     PREDLOG_RECORD_TORN);
 
     /* A changed header byte past the magic: torn (rule 5). */
     memcpy(r, copy, size);
     r[20] ^= 0x10;
-    g_assert_cmpint(predlog_record_decode(r, size, &v), ==,
+    g_assert_cmpint(predlog_record_decode(r, size, SALT, &v), ==,
                     PREDLOG_RECORD_TORN);
 
     /* A changed magic byte: not a record start at all. */
     memcpy(r, copy, size);
     r[2] ^= 0xff;
-    g_assert_cmpint(predlog_record_decode(r, size, &v), ==,
+    g_assert_cmpint(predlog_record_decode(r, size, SALT, &v), ==,
                     PREDLOG_RECORD_CORRUPT);
 }
 
@@ -678,7 +707,7 @@ static void ring_case(size_t ring_len, unsigned nrec, bool tear)
         recs[i] = (RingRec){ .off = head, .size = size, .seq = h.seq };
         if (i < nrec) {
             g_assert_cmpuint(predlog_record_encode(ring + head,
-                                                   ring_len - head, &h,
+                                                   ring_len - head, SALT, &h,
                                                    payload), ==, size);
             for (size_t s = head / 8; s < (head + size) / 8; s++) {
                 owner[s] = i + 1;
@@ -696,7 +725,7 @@ static void ring_case(size_t ring_len, unsigned nrec, bool tear)
 
             g_autofree uint8_t *before = g_malloc(size);
 
-            predlog_record_encode(img, size, &h, payload);
+            predlog_record_encode(img, size, SALT, &h, payload);
             memcpy(before, ring + head, size);
             memcpy(ring + head, img, k);
             if (!memcmp(ring + head, img, size)) {
@@ -723,7 +752,8 @@ static void ring_case(size_t ring_len, unsigned nrec, bool tear)
     while (off < ring_len) {
         PredlogRecordView v;
         PredlogRecordStatus st = predlog_record_decode(ring + off,
-                                                       ring_len - off, &v);
+                                                       ring_len - off, SALT,
+                                                       &v);
         size_t next;
 
         if (st == PREDLOG_RECORD_VALID) {
@@ -744,7 +774,7 @@ static void ring_case(size_t ring_len, unsigned nrec, bool tear)
             off += v.size;
             continue;
         }
-        next = predlog_record_resync(ring, ring_len, off + 8, &v);
+        next = predlog_record_resync(ring, ring_len, off + 8, SALT, &v);
         if (off == torn_at) {
             g_assert_cmpint(st, ==, PREDLOG_RECORD_TORN);
             torn_seen++;
@@ -795,20 +825,20 @@ static void test_empty_and_short(void)
     g_autofree uint8_t *one = g_malloc(1);
     PredlogRecordView v;
 
-    g_assert_cmpint(predlog_record_decode(zero, 0, &v), ==,
+    g_assert_cmpint(predlog_record_decode(zero, 0, SALT, &v), ==,
                     PREDLOG_RECORD_TRUNCATED);
-    g_assert_cmpint(predlog_record_decode(NULL, 0, &v), ==,
+    g_assert_cmpint(predlog_record_decode(NULL, 0, SALT, &v), ==,
                     PREDLOG_RECORD_TRUNCATED);
-    g_assert_cmpint(predlog_record_decode(zero, 64, &v), ==,
+    g_assert_cmpint(predlog_record_decode(zero, 64, SALT, &v), ==,
                     PREDLOG_RECORD_EMPTY);
-    g_assert_cmpint(predlog_record_decode(zero, 3, &v), ==,
+    g_assert_cmpint(predlog_record_decode(zero, 3, SALT, &v), ==,
                     PREDLOG_RECORD_EMPTY);
     g_assert_cmpuint(v.size, ==, 0);
     one[0] = 'P';
-    g_assert_cmpint(predlog_record_decode(one, 1, &v), ==,
+    g_assert_cmpint(predlog_record_decode(one, 1, SALT, &v), ==,
                     PREDLOG_RECORD_TRUNCATED);
     one[0] = 'X';
-    g_assert_cmpint(predlog_record_decode(one, 1, &v), ==,
+    g_assert_cmpint(predlog_record_decode(one, 1, SALT, &v), ==,
                     PREDLOG_RECORD_CORRUPT);
 }
 
@@ -864,12 +894,12 @@ static void test_fuzz(void)
             }
             break;
         }
-        st = predlog_record_decode(buf, len, &v);
+        st = predlog_record_decode(buf, len, SALT, &v);
         g_assert_cmpint(st, <, PREDLOG_RECORD_STATUS__MAX);
         g_assert_cmpint(st, !=, PREDLOG_RECORD_VALID);
         g_assert_cmpuint(v.size, <=, PREDLOG_RECORD_MAX_PAYLOAD + 56);
         counts[st]++;
-        g_assert_cmpuint(predlog_record_resync(buf, len, 0, &v), ==, len);
+        g_assert_cmpuint(predlog_record_resync(buf, len, 0, SALT, &v), ==, len);
     }
     for (int s = 0; s < PREDLOG_RECORD_STATUS__MAX; s++) {
         g_test_message("%-12s %u", predlog_record_status_str(s), counts[s]);
@@ -903,12 +933,139 @@ static void test_fuzz_mutations(void)
             buf[g_test_rand_int_range(0, size)] ^=
                 1 << g_test_rand_int_range(0, 8);
         }
-        if (predlog_record_decode(buf, len, &v) == PREDLOG_RECORD_VALID) {
+        if (predlog_record_decode(buf, len, SALT, &v) == PREDLOG_RECORD_VALID) {
             /* 200 bytes of payload: no padding, every byte is covered */
             g_assert_cmpuint(len, ==, size);
             g_assert_cmpmem(buf, size, img, size);
         }
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* Salt                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A record is VALID only with the salt it was written with: any other
+ * salt, 0 included, sees a header CRC that does not match (TORN, rule 5)
+ * or, when only the high half differs, a seal that does not (rule 8).
+ */
+static void test_salt_mismatch(void)
+{
+    PredlogRecordHeader h = make_header(100, 5);
+    g_autofree uint8_t *payload = random_bytes(100);
+    size_t size = predlog_record_size(100);
+    g_autofree uint8_t *salted = g_malloc0(size);
+    g_autofree uint8_t *plain = g_malloc0(size);
+    PredlogRecordView v, w;
+
+    g_assert_cmpuint(predlog_record_encode(salted, size, SALT, &h, payload),
+                     ==, size);
+    g_assert_cmpuint(predlog_record_encode(plain, size, 0, &h, payload), ==,
+                     size);
+    g_assert_cmpint(predlog_record_decode(salted, size, SALT, &v), ==,
+                    PREDLOG_RECORD_VALID);
+    g_assert_cmpint(predlog_record_decode(plain, size, 0, &w), ==,
+                    PREDLOG_RECORD_VALID);
+    /* the same record otherwise: only hdr_crc and commit differ */
+    g_assert_cmpmem(salted, PREDLOG_RECORD_OFF_HDR_CRC, plain,
+                    PREDLOG_RECORD_OFF_HDR_CRC);
+    g_assert_cmpmem(salted + 48, size - 52, plain + 48, size - 52);
+    g_assert_cmphex(v.hdr_crc, !=, w.hdr_crc);
+    g_assert_cmphex(v.payload_crc, ==, w.payload_crc);
+
+    g_assert_cmpint(predlog_record_decode(salted, size, 0, &v), ==,
+                    PREDLOG_RECORD_TORN);
+    g_assert_cmpuint(v.size, ==, 0);
+    g_assert_cmpint(predlog_record_decode(plain, size, SALT, &v), ==,
+                    PREDLOG_RECORD_TORN);
+    g_assert_cmpint(predlog_record_decode(salted, size, SALT ^ 1, &v), ==,
+                    PREDLOG_RECORD_TORN);
+    /* the header matches, the seal does not commit it */
+    g_assert_cmpint(predlog_record_decode(salted, size, SALT ^ (1ull << 63),
+                                          &v), ==, PREDLOG_RECORD_TORN);
+    g_assert_cmpuint(v.size, ==, size);
+    g_assert_cmpuint(v.payload_crc, ==, 0);
+    g_assert_cmpuint(predlog_record_resync(salted, size, 0, 0, &v), ==,
+                     size);
+    g_assert_cmpuint(predlog_record_resync(plain, size, 0, SALT, &v), ==,
+                     size);
+}
+
+/*
+ * Issue 14: a guest payload that holds a well-formed record encoding.
+ * A ring holds an outer record whose payload carries a forged record at
+ * an 8-byte boundary, then a real record.  A newer record's header is
+ * written over the outer one (the writer's next lap began there), so a
+ * reader resynchronises from inside the outer record's old payload.
+ * With a pool salt the forgery -- unsalted, or of a salt the forger
+ * guessed -- is not a record and the reader finds the real one; with
+ * salt 0 on both sides (pools before salts) it would take the forgery.
+ * Returns the offset resync finds from the overwritten record on.
+ */
+static size_t forged_resync(uint64_t pool_salt, uint64_t forge_salt,
+                            size_t *forged_at, size_t *real_at)
+{
+    enum { RING = 2048, PAD = 16 };
+    PredlogRecordHeader fh = make_header(40, 999);
+    PredlogRecordHeader oh = make_header(0, 1);
+    PredlogRecordHeader rh = make_header(24, 2);
+    PredlogRecordHeader nh = make_header(600, 3);
+    g_autofree uint8_t *ring = g_malloc0(RING);
+    g_autofree uint8_t *fpay = random_bytes(40);
+    g_autofree uint8_t *rpay = random_bytes(24);
+    size_t fsize = predlog_record_size(40), osize;
+    g_autofree uint8_t *opay = random_bytes(PAD + fsize + PAD);
+    PredlogRecordWriter w;
+    PredlogRecordView v;
+    size_t off;
+
+    /* what the guest sent: bytes, a record encoding, more bytes */
+    g_assert_cmpuint(predlog_record_encode(opay + PAD, fsize, forge_salt,
+                                           &fh, fpay), ==, fsize);
+    oh.type = PREDLOG_RECORD_TYPE_GUEST;
+    oh.orig_len = oh.stored_len = PAD + fsize + PAD;
+    osize = predlog_record_encode(ring, RING, pool_salt, &oh, opay);
+    g_assert_cmpuint(osize, >, 0);
+    *forged_at = PREDLOG_RECORD_HDR_LEN + PAD;
+    *real_at = osize;
+    g_assert_cmpuint(predlog_record_encode(ring + osize, RING - osize,
+                                           pool_salt, &rh, rpay), >, 0);
+
+    /* intact, a reader steps over the payload: the forgery is not seen */
+    g_assert_cmpint(predlog_record_decode(ring, RING, pool_salt, &v), ==,
+                    PREDLOG_RECORD_VALID);
+    g_assert_cmpuint(v.size, ==, osize);
+
+    /* the next lap's record began at 0: header written, no payload yet */
+    g_assert_true(predlog_record_begin(&w, ring, RING, pool_salt, &nh));
+    g_assert_cmpint(predlog_record_decode(ring, RING, pool_salt, &v), ==,
+                    PREDLOG_RECORD_TORN);
+    off = predlog_record_resync(ring, RING, 8, pool_salt, &v);
+    if (off == *forged_at) {
+        g_assert_cmpuint(v.hdr.seq, ==, 999);
+    }
+    return off;
+}
+
+static void test_salt_forged_in_payload(void)
+{
+    size_t forged, real;
+
+    /* unsalted forgery, salted pool: the reader finds the real record */
+    g_assert_cmpuint(forged_resync(SALT, 0, &forged, &real), ==, real);
+    /* a forgery with a salt guessed wrong: the same */
+    g_assert_cmpuint(forged_resync(SALT, 0x0123456789abcdefull, &forged,
+                                   &real), ==, real);
+    /* a guess right in one half only is no better */
+    g_assert_cmpuint(forged_resync(SALT, SALT ^ (1ull << 40), &forged,
+                                   &real), ==, real);
+    g_assert_cmpuint(forged_resync(SALT, SALT ^ 1, &forged, &real), ==,
+                     real);
+    /* without a salt (salt 0 on both sides) the forgery is picked up */
+    g_assert_cmpuint(forged_resync(0, 0, &forged, &real), ==, forged);
+    /* as it would be by whoever knows the pool's salt */
+    g_assert_cmpuint(forged_resync(SALT, SALT, &forged, &real), ==, forged);
 }
 
 static void test_status_str(void)
@@ -952,6 +1109,9 @@ int main(int argc, char **argv)
     g_test_add_func("/record/decode/empty-and-short", test_empty_and_short);
     g_test_add_func("/record/decode/fuzz", test_fuzz);
     g_test_add_func("/record/decode/fuzz-mutations", test_fuzz_mutations);
+    g_test_add_func("/record/salt/mismatch", test_salt_mismatch);
+    g_test_add_func("/record/salt/forged-in-payload",
+                    test_salt_forged_in_payload);
     g_test_add_func("/record/status-str", test_status_str);
 
     return g_test_run();

@@ -363,6 +363,20 @@ static void test_format_errors(void)
     assert_new_fails(min, &cfg, "name");
     cfg.name = NULL;
 
+    /* A salt given must salt both CRCs; it is then the pool's. */
+    cfg.salt = 0x5a17;
+    assert_new_fails(min, &cfg, "zero half");
+    cfg.salt = 0x5a17ull << 32;
+    assert_new_fails(min, &cfg, "zero half");
+    cfg.salt = 0x0123456789abcdefull;
+    rec = predlog_recorder_new(region, min, &cfg, &err);
+    g_assert_no_error(err);
+    g_assert_cmphex(predlog_recorder_salt(rec), ==, cfg.salt);
+    g_assert_cmphex(le64_at(region + PREDLOG_POOL_SB_OFF_SALT), ==,
+                    cfg.salt);
+    predlog_recorder_free(rec);
+    cfg.salt = 0;
+
     cfg.policy = PREDLOG_POLICY_DYNAMIC;
     cfg.buffer_size = PREDLOG_RECORDER_MIN_BUFFER - 1;
     assert_new_fails(min, &cfg, "buffer size");
@@ -407,8 +421,18 @@ static void test_format_layout(void)
                      (data_size / 3) & ~(uint64_t)511);
     g_assert_cmphex(le32_at(sb + PREDLOG_POOL_SB_OFF_CRC), ==,
                     predlog_crc32c(0, sb, PREDLOG_POOL_SB_OFF_CRC));
+    /* A random salt, with no zero half, and the flag that says so */
+    g_assert_cmphex(le32_at(sb + PREDLOG_POOL_SB_OFF_FLAGS), ==,
+                    PREDLOG_POOL_FLAG_SEQ_TABLE | PREDLOG_POOL_FLAG_SALT);
+    g_assert_cmphex(le64_at(sb + PREDLOG_POOL_SB_OFF_SALT), ==,
+                    predlog_recorder_salt(fx->rec));
+    g_assert_cmphex(le32_at(sb + PREDLOG_POOL_SB_OFF_SALT), !=, 0);
+    g_assert_cmphex(le32_at(sb + PREDLOG_POOL_SB_OFF_SALT + 4), !=, 0);
     /* Formatting zeroed everything else. */
-    for (i = PREDLOG_POOL_SB_OFF_NAME + 8; i < PREDLOG_POOL_SB_OFF_CRC; i++) {
+    for (i = PREDLOG_POOL_SB_OFF_NAME + 8; i < PREDLOG_POOL_SB_OFF_SALT; i++) {
+        g_assert_cmphex(sb[i], ==, 0);
+    }
+    for (i = PREDLOG_POOL_SB_OFF_SALT + 8; i < PREDLOG_POOL_SB_OFF_CRC; i++) {
         g_assert_cmphex(sb[i], ==, 0);
     }
     for (i = PREDLOG_POOL_SB_SIZE; i < fx->size; i++) {

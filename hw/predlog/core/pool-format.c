@@ -8,6 +8,9 @@
 #include <inttypes.h>
 #include <string.h>
 #include <glib.h>
+#ifdef PREDLOG_HAVE_GETRANDOM       /* by meson.build */
+#include <sys/random.h>
+#endif
 
 #include "qemu/predlog/byteorder.h"
 #include "pool-format.h"
@@ -18,6 +21,35 @@ G_STATIC_ASSERT(PREDLOG_POOL_SB_OFF_NAME + PREDLOG_POOL_NAME_MAX + 1 <=
 G_STATIC_ASSERT(PREDLOG_POOL_DIR_OFF_NAME + PREDLOG_POOL_NAME_MAX + 1 <=
                 PREDLOG_POOL_DIR_OFF_CRC);
 G_STATIC_ASSERT(PREDLOG_POOL_DIR_OFF_CRC + 4 == PREDLOG_POOL_DIR_ENTRY_SIZE);
+G_STATIC_ASSERT(PREDLOG_POOL_SB_OFF_NAME + PREDLOG_POOL_NAME_MAX + 1 <=
+                PREDLOG_POOL_SB_OFF_SALT);
+
+/* Whether neither half of @salt is zero (record.h: both CRCs salted). */
+static bool salt_ok(uint64_t salt)
+{
+    return (uint32_t)salt && salt >> 32;
+}
+
+uint64_t predlog_pool_new_salt(void)
+{
+    uint64_t salt = 0;
+
+    /*
+     * The salt only helps while the guest cannot predict it: take it from
+     * the kernel's random source, not from a PRNG whose state other code
+     * of the process may reveal.  GLib's generator (seeded from
+     * /dev/urandom) is the fallback of hosts without getrandom().
+     */
+    while (!salt_ok(salt)) {
+#ifdef PREDLOG_HAVE_GETRANDOM
+        if (getrandom(&salt, sizeof(salt), 0) == sizeof(salt)) {
+            continue;
+        }
+#endif
+        salt = (uint64_t)g_random_int() << 32 | g_random_int();
+    }
+    return salt;
+}
 
 void predlog_pool_sb_write(uint8_t *sb, const PredlogPoolSuperblock *in)
 {
@@ -39,6 +71,9 @@ void predlog_pool_sb_write(uint8_t *sb, const PredlogPoolSuperblock *in)
     put_le64(sb + PREDLOG_POOL_SB_OFF_BUFFER_SIZE, in->buffer_size);
     memcpy(sb + PREDLOG_POOL_SB_OFF_NAME, in->name,
            strnlen(in->name, PREDLOG_POOL_NAME_MAX));
+    if (in->flags & PREDLOG_POOL_FLAG_SALT) {
+        put_le64(sb + PREDLOG_POOL_SB_OFF_SALT, in->salt);
+    }
     /*
      * The superblock is written once, before anything refers to it; the
      * fence only keeps a reader of a live mapping from seeing the CRC
@@ -113,6 +148,7 @@ PredlogPoolSbError predlog_pool_sb_read(const uint8_t *image, size_t len,
     /* NUL-padded; at most PREDLOG_POOL_NAME_MAX bytes are the name */
     memcpy(out->name, sb + PREDLOG_POOL_SB_OFF_NAME, PREDLOG_POOL_NAME_MAX);
     out->name[PREDLOG_POOL_NAME_MAX] = '\0';
+    out->salt = get_le64(sb + PREDLOG_POOL_SB_OFF_SALT);
 
 #define SB_CORRUPT(...) \
     return sb_fail(msg, PREDLOG_POOL_SB_CORRUPT, g_strdup_printf( \
@@ -147,6 +183,13 @@ PredlogPoolSbError predlog_pool_sb_read(const uint8_t *image, size_t len,
         out->policy != PREDLOG_POLICY_DYNAMIC) {
         SB_CORRUPT("a predictive pool with policy %s",
                    predlog_policy_str(out->policy));
+    }
+    /* no writer leaves a salt half unsalted, or salts an unflagged pool */
+    if ((flags & PREDLOG_POOL_FLAG_SALT) ? !salt_ok(out->salt)
+                                         : out->salt != 0) {
+        SB_CORRUPT("salt 0x%016" PRIx64 " in a pool %s the salt flag",
+                   out->salt,
+                   flags & PREDLOG_POOL_FLAG_SALT ? "with" : "without");
     }
     dir_end = dir_offset + (uint64_t)out->dir_slots * 2 * entry_size;
     if (flags & PREDLOG_POOL_FLAG_SEQ_TABLE) {

@@ -46,8 +46,21 @@
  *    64     8  created_ns     wall-clock time of formatting (ns since 1970)
  *    72     8  buffer_size    dynamic policy: size of a new buffer
  *    80    64  name           NUL-padded owner name (the device's id)
- *   144     -  zero up to 4092
+ *   144     8  salt           pools with the SALT flag: the records' CRC
+ *                             salt (record.h), neither half zero; older
+ *                             pools: zero, and their records use salt 0
+ *   152     -  zero up to 4092
  *  4092     4  sb_crc         CRC32C of bytes [0, 4092)
+ *
+ * The salt is drawn from the host's random source when the pool is
+ * formatted and never changes; an incoming migration carries it with the
+ * pool, so the destination's recorder adopts it (recorder.h).  It lives
+ * only in the superblock: a reader that cannot trust the superblock
+ * cannot place the directory or the data area either and refuses the
+ * image.  It is deliberately not recovered by voting over the records of
+ * the data area (CRC32C is affine in its start value, so each candidate
+ * record would name a salt): the guest writes most of those bytes and
+ * could outvote the pool's records with forgeries of a salt of its own.
  *
  * Directory entry (function index i owns entries 2i and 2i+1; a writer
  * updates the copy with the lower generation, so the other stays intact if
@@ -104,6 +117,7 @@
 #define PREDLOG_POOL_SB_OFF_CREATED         64
 #define PREDLOG_POOL_SB_OFF_BUFFER_SIZE     72
 #define PREDLOG_POOL_SB_OFF_NAME            80
+#define PREDLOG_POOL_SB_OFF_SALT            144
 #define PREDLOG_POOL_SB_OFF_CRC             4092
 
 #define PREDLOG_POOL_DIR_OFF_MAGIC          0
@@ -143,8 +157,11 @@ typedef enum PredlogFunctionKind {
 #define PREDLOG_POOL_FLAG_PREDICTIVE    (1u << 0)
 /* SEQ_TABLE: the pool has a sequence table between directory and data. */
 #define PREDLOG_POOL_FLAG_SEQ_TABLE     (1u << 1)
+/* SALT: the superblock holds the records' CRC salt (else it is 0). */
+#define PREDLOG_POOL_FLAG_SALT          (1u << 2)
 #define PREDLOG_POOL_FLAGS_KNOWN        (PREDLOG_POOL_FLAG_PREDICTIVE | \
-                                         PREDLOG_POOL_FLAG_SEQ_TABLE)
+                                         PREDLOG_POOL_FLAG_SEQ_TABLE | \
+                                         PREDLOG_POOL_FLAG_SALT)
 
 /* Sequence numbers a sequence table word can carry: below 2^48. */
 #define PREDLOG_POOL_SEQ_MAX            ((1ull << 48) - 1)
@@ -160,6 +177,7 @@ typedef struct PredlogPoolSuperblock {
     uint64_t created_ns;
     uint64_t buffer_size;
     char name[PREDLOG_POOL_NAME_MAX + 1];
+    uint64_t salt;              /* SALT flag: the records' salt; else 0 */
 } PredlogPoolSuperblock;
 
 /* Why predlog_pool_sb_read() refused a superblock. */
@@ -171,14 +189,18 @@ typedef enum PredlogPoolSbError {
     PREDLOG_POOL_SB_CORRUPT,        /* bad CRC, or fields no writer writes */
 } PredlogPoolSbError;
 
-/* Format the superblock of @sb (PREDLOG_POOL_SB_SIZE bytes) from @in. */
+/*
+ * Format the superblock of @sb (PREDLOG_POOL_SB_SIZE bytes) from @in;
+ * in->salt is written only with the SALT flag.
+ */
 void predlog_pool_sb_write(uint8_t *sb, const PredlogPoolSuperblock *in);
 
 /*
  * Read the superblock at the start of @len bytes at @image into @out and
  * check it: magic, version, CRC, and fields that a writer of this version
  * can have written (sizes, slot count, policy, flags, a directory and a
- * data area inside pool_size).  pool_size itself is not checked against
+ * data area inside pool_size, a salt with no zero half exactly when the
+ * SALT flag is set).  pool_size itself is not checked against
  * @len: the caller decides whether a shorter image will do.  On failure
  * returns why, with *@msg (if non-NULL) set to a message for the user
  * (g_free() it).
@@ -201,6 +223,12 @@ bool predlog_pool_dir_entry_ok(const uint8_t *e, uint32_t id);
  */
 const uint8_t *predlog_pool_dir_entry(const uint8_t *dir, uint32_t id,
                                       unsigned *copy);
+
+/*
+ * A new pool's salt: 64 bits of the host's random source, neither half
+ * zero (a zero half would leave one of the record CRCs unsalted).
+ */
+uint64_t predlog_pool_new_salt(void);
 
 /*
  * Layout shared by writer and readers: where the sequence table starts,

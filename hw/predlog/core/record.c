@@ -306,17 +306,33 @@ static inline bool level_ok(unsigned level)
 }
 
 /*
+ * The halves of a pool's salt (record.h): the CRC registers of hdr_crc
+ * and commit start from them.  Two halves, not one 32-bit salt used
+ * twice: a forger who guessed that one would have both CRCs right.
+ */
+static inline uint32_t salt_hdr(uint64_t salt)
+{
+    return (uint32_t)salt;
+}
+
+static inline uint32_t salt_commit(uint64_t salt)
+{
+    return (uint32_t)(salt >> 32);
+}
+
+/*
  * The commit word binds the seal to one header: a seal left behind by an
  * older record at the same place carries another header's CRC and so
  * cannot commit a newer header that was written over it.
  */
-static uint32_t commit_word(uint32_t hdr_crc, uint32_t payload_crc)
+static uint32_t commit_word(uint32_t seed, uint32_t hdr_crc,
+                            uint32_t payload_crc)
 {
     uint8_t buf[8];
 
     put_le32(buf, hdr_crc);
     put_le32(buf + 4, payload_crc);
-    return ~crc32c_update(~0u, buf, sizeof(buf));
+    return ~crc32c_update(~seed, buf, sizeof(buf));
 }
 
 size_t predlog_record_size(uint32_t stored_len)
@@ -329,7 +345,7 @@ size_t predlog_record_size(uint32_t stored_len)
 }
 
 bool predlog_record_begin(PredlogRecordWriter *w, void *dst, size_t dst_len,
-                          const PredlogRecordHeader *hdr)
+                          uint64_t salt, const PredlogRecordHeader *hdr)
 {
     uint8_t h[PREDLOG_RECORD_HDR_LEN];
     size_t size;
@@ -362,7 +378,7 @@ bool predlog_record_begin(PredlogRecordWriter *w, void *dst, size_t dst_len,
     put_le32(h + PREDLOG_RECORD_OFF_STORED_LEN, hdr->stored_len);
     put_le32(h + PREDLOG_RECORD_OFF_AUX, hdr->aux);
     put_le32(h + PREDLOG_RECORD_OFF_RESERVED, 0);
-    w->hdr_crc = ~crc32c_update(~0u, h, HDR_CRC_SPAN);
+    w->hdr_crc = ~crc32c_update(~salt_hdr(salt), h, HDR_CRC_SPAN);
     put_le32(h + PREDLOG_RECORD_OFF_HDR_CRC, w->hdr_crc);
     memcpy(dst, h, sizeof(h));
 
@@ -371,6 +387,7 @@ bool predlog_record_begin(PredlogRecordWriter *w, void *dst, size_t dst_len,
     w->stored_len = hdr->stored_len;
     w->filled = 0;
     w->payload_crc = ~0u;
+    w->commit_seed = salt_commit(salt);
     return true;
 }
 
@@ -406,7 +423,8 @@ size_t predlog_record_commit(PredlogRecordWriter *w)
 
     payload_crc = ~w->payload_crc;
     seal = (uint64_t)payload_crc |
-           (uint64_t)commit_word(w->hdr_crc, payload_crc) << 32;
+           (uint64_t)commit_word(w->commit_seed, w->hdr_crc,
+                                 payload_crc) << 32;
     seal = GUINT64_TO_LE(seal);
 
     /*
@@ -426,7 +444,7 @@ size_t predlog_record_commit(PredlogRecordWriter *w)
     return size;
 }
 
-size_t predlog_record_encode(void *dst, size_t dst_len,
+size_t predlog_record_encode(void *dst, size_t dst_len, uint64_t salt,
                              const PredlogRecordHeader *hdr,
                              const void *payload)
 {
@@ -435,7 +453,7 @@ size_t predlog_record_encode(void *dst, size_t dst_len,
     if (hdr->stored_len && !payload) {
         return 0;
     }
-    if (!predlog_record_begin(&w, dst, dst_len, hdr)) {
+    if (!predlog_record_begin(&w, dst, dst_len, salt, hdr)) {
         return 0;
     }
     predlog_record_append(&w, payload, hdr->stored_len);
@@ -453,6 +471,7 @@ static bool all_zero(const uint8_t *p, size_t len)
 }
 
 PredlogRecordStatus predlog_record_decode(const void *src, size_t src_len,
+                                          uint64_t salt,
                                           PredlogRecordView *out)
 {
     const uint8_t *p = src;
@@ -491,7 +510,7 @@ PredlogRecordStatus predlog_record_decode(const void *src, size_t src_len,
 
     /* Check before trusting any field, lengths above all. */
     hdr_crc = get_le32(p + PREDLOG_RECORD_OFF_HDR_CRC);
-    if (~crc32c_update(~0u, p, HDR_CRC_SPAN) != hdr_crc) {
+    if (~crc32c_update(~salt_hdr(salt), p, HDR_CRC_SPAN) != hdr_crc) {
         return PREDLOG_RECORD_TORN;
     }
 
@@ -529,7 +548,8 @@ PredlogRecordStatus predlog_record_decode(const void *src, size_t src_len,
     }
 
     payload_crc = get_le32(p + size - PREDLOG_RECORD_SEAL_LEN);
-    if (get_le32(p + size - 4) != commit_word(hdr_crc, payload_crc)) {
+    if (get_le32(p + size - 4) !=
+        commit_word(salt_commit(salt), hdr_crc, payload_crc)) {
         return PREDLOG_RECORD_TORN;
     }
     out->payload_crc = payload_crc;
@@ -542,7 +562,7 @@ PredlogRecordStatus predlog_record_decode(const void *src, size_t src_len,
 }
 
 size_t predlog_record_resync(const void *buf, size_t buf_len, size_t from,
-                             PredlogRecordView *out)
+                             uint64_t salt, PredlogRecordView *out)
 {
     const uint8_t *p = buf;
 
@@ -551,7 +571,7 @@ size_t predlog_record_resync(const void *buf, size_t buf_len, size_t from,
          off += PREDLOG_RECORD_ALIGN) {
         /* Cheap filter first: almost every probe fails on the magic. */
         if (get_le32(p + off) == PREDLOG_RECORD_MAGIC &&
-            predlog_record_decode(p + off, buf_len - off, out) ==
+            predlog_record_decode(p + off, buf_len - off, salt, out) ==
             PREDLOG_RECORD_VALID) {
             return off;
         }

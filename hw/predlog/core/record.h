@@ -38,13 +38,33 @@
  *    32     4  stored_len    payload bytes actually stored (<= orig_len)
  *    36     4  aux           type-specific (see the payload formats below)
  *    40     4  reserved      zero
- *    44     4  hdr_crc       CRC32C of bytes [0, 44)
+ *    44     4  hdr_crc       CRC32C of bytes [0, 44), from salt_lo
  *    48     n  payload       stored_len bytes
  *  48+n     p  padding       zero, p = (8 - n % 8) % 8
  *   S-8     4  payload_crc   CRC32C of the n payload bytes
- *   S-4     4  commit        CRC32C of le32(hdr_crc) . le32(payload_crc)
+ *   S-4     4  commit        CRC32C of le32(hdr_crc) . le32(payload_crc),
+ *                            from salt_hi
  *
  *   S = predlog_record_size(n) = 48 + n + p + 8
+ *
+ * The salt.  Every pool has a random 64-bit salt (pool-format.h), and
+ * every record in it, records inside chunks too, is checksummed with it:
+ * "CRC32C of x from s" is predlog_crc32c(s, x, len), i.e. the register
+ * starts from salt_lo (bits 0-31) for hdr_crc and from salt_hi (bits
+ * 32-63) for commit instead of from 0.  Why: a record's payload is what
+ * the guest sent (a frame, block data, a guest message), so a guest can
+ * put a well-formed record encoding inside one.  A reader steps over the
+ * payload of a VALID record, but once the outer header is overwritten
+ * (a newer lap, a damaged buffer) resynchronisation probes the payload's
+ * 8-byte boundaries and would take the forgery for a committed record.
+ * The guest never sees the pool, hence not the salt either: without it,
+ * the hdr_crc and commit of a forgery match with probability 2^-64 (each
+ * half of the salt shifts one CRC by a bijection of its 32 bits).
+ * payload_crc stays unsalted: it guards the payload against overwrites,
+ * which the salt does nothing for, and a forger gains nothing from it
+ * since commit, which covers it, is salted.  Salt 0 is the checksum of
+ * pools formatted before salts existed (no SALT flag), which readers
+ * still read; a writer never picks a salt with a zero half.
  *
  * The last 8 bytes (payload_crc, commit) are the *seal*.  The writer
  * stores the header first, then the payload (in no particular order) and
@@ -68,7 +88,8 @@
  *  4. TRUNCATED   fewer than 48 bytes available: cannot judge (also for
  *                 src_len == 0).
  *  5. TORN        header CRC mismatch: the magic was written, the rest of
- *                 the header was not (completely).
+ *                 the header was not (completely); also bytes that were
+ *                 never a record of this pool (another salt, a forgery).
  *  6. CORRUPT     header CRC matches but a field is impossible (version,
  *                 hdr_len, type, level, reserved field, stored_len >
  *                 orig_len or > PREDLOG_RECORD_MAX_PAYLOAD).
@@ -102,7 +123,8 @@
  *    after it whose seq is below the head's are intact older history.
  *
  * Probability: VALID needs three CRC32C matches; random bytes pass with
- * probability about 2^-96.  A torn write can only decode VALID if the
+ * probability about 2^-96, bytes chosen by someone who does not know the
+ * salt with about 2^-64.  A torn write can only decode VALID if the
  * bytes not yet written already held exactly the values the writer was
  * about to store, in which case the record is what the writer intended.
  */
@@ -275,6 +297,7 @@ typedef struct PredlogRecordWriter {
     uint32_t filled;
     uint32_t hdr_crc;
     uint32_t payload_crc;
+    uint32_t commit_seed;       /* salt_hi of the record's pool */
 } PredlogRecordWriter;
 
 /*
@@ -294,13 +317,14 @@ size_t predlog_record_size(uint32_t stored_len);
 
 /*
  * Write one complete record at @dst (8-byte aligned for the seal to be a
- * single atomic store) following the write protocol above.  @payload
- * holds hdr->stored_len bytes (may be NULL if that is 0).  Returns the
- * bytes written (predlog_record_size()), or 0 without touching @dst if the
- * record does not fit in @dst_len or the header is invalid (unknown type
- * or level, stored_len > orig_len or > PREDLOG_RECORD_MAX_PAYLOAD).
+ * single atomic store) following the write protocol above, checksummed
+ * with the pool's @salt.  @payload holds hdr->stored_len bytes (may be
+ * NULL if that is 0).  Returns the bytes written (predlog_record_size()),
+ * or 0 without touching @dst if the record does not fit in @dst_len or
+ * the header is invalid (unknown type or level, stored_len > orig_len or
+ * > PREDLOG_RECORD_MAX_PAYLOAD).
  */
-size_t predlog_record_encode(void *dst, size_t dst_len,
+size_t predlog_record_encode(void *dst, size_t dst_len, uint64_t salt,
                              const PredlogRecordHeader *hdr,
                              const void *payload);
 
@@ -314,25 +338,28 @@ size_t predlog_record_encode(void *dst, size_t dst_len,
  * writing).
  */
 bool predlog_record_begin(PredlogRecordWriter *w, void *dst, size_t dst_len,
-                          const PredlogRecordHeader *hdr);
+                          uint64_t salt, const PredlogRecordHeader *hdr);
 bool predlog_record_append(PredlogRecordWriter *w, const void *data,
                            size_t len);
 size_t predlog_record_commit(PredlogRecordWriter *w);
 
 /*
  * Classify and decode the record at @src (any alignment), reading at most
- * @src_len bytes, by the rules above.  @out is always initialised.
+ * @src_len bytes, by the rules above, with the pool's @salt: a record
+ * checksummed with another salt is TORN (rule 5).  @out is always
+ * initialised.
  */
 PredlogRecordStatus predlog_record_decode(const void *src, size_t src_len,
+                                          uint64_t salt,
                                           PredlogRecordView *out);
 
 /*
- * Find the first VALID record at an 8-byte-aligned offset >= @from in
- * @buf (offsets relative to @buf).  Returns its offset and fills @out, or
- * returns @buf_len (and a zeroed @out) if there is none.
+ * Find the first VALID record (with @salt) at an 8-byte-aligned offset
+ * >= @from in @buf (offsets relative to @buf).  Returns its offset and
+ * fills @out, or returns @buf_len (and a zeroed @out) if there is none.
  */
 size_t predlog_record_resync(const void *buf, size_t buf_len, size_t from,
-                             PredlogRecordView *out);
+                             uint64_t salt, PredlogRecordView *out);
 
 /*
  * The core's names of the format's enums; "unknown" for other values.

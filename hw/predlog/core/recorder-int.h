@@ -117,6 +117,7 @@ struct PredlogRecorder {
     uint32_t max_functions;
     uint64_t data_offset;
     uint64_t data_size;
+    uint64_t salt;              /* of the records (record.h) */
     uint8_t *seq_table;         /* max_functions next_seq words */
     uint64_t slot_size;         /* FIXED: the one buffer of every function */
     uint64_t buffer_size;       /* DYNAMIC: default for new functions */

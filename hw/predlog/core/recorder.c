@@ -94,7 +94,9 @@ static void write_superblock(PredlogRecorder *rec,
         .data_size = rec->data_size,
         .policy = rec->policy,
         .created_ns = cfg->created_ns,
-        .flags = cfg->pool_flags | PREDLOG_POOL_FLAG_SEQ_TABLE,
+        .flags = cfg->pool_flags | PREDLOG_POOL_FLAG_SEQ_TABLE |
+                 PREDLOG_POOL_FLAG_SALT,
+        .salt = rec->salt,
         .buffer_size = rec->policy == PREDLOG_POLICY_FIXED ? rec->slot_size
                                                            : rec->buffer_size,
     };
@@ -196,6 +198,12 @@ PredlogRecorder *predlog_recorder_new(void *base, uint64_t size,
                     (int)cfg->compression);
         return NULL;
     }
+    if (cfg->salt && (!(uint32_t)cfg->salt || !(cfg->salt >> 32))) {
+        g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
+                    "predlog recorder: salt 0x%016" G_GINT64_MODIFIER "x "
+                    "has a zero half", cfg->salt);
+        return NULL;
+    }
     if (cfg->name && strlen(cfg->name) > PREDLOG_POOL_NAME_MAX) {
         g_set_error(errp, REC_ERROR, REC_ERROR_INVALID,
                     "predlog recorder: name '%s' is longer than %u bytes",
@@ -245,6 +253,7 @@ PredlogRecorder *predlog_recorder_new(void *base, uint64_t size,
     rec->data_size = data_size;
     rec->seq_table = rec->base +
                      predlog_pool_seq_table_offset(cfg->max_functions);
+    rec->salt = cfg->salt ? cfg->salt : predlog_pool_new_salt();
     rec->slot_size = slot_size;
     rec->buffer_size = buffer_size;
     rec->pool = predlog_pool_new(data_offset, data_size);
@@ -748,7 +757,8 @@ bool predlog_rec_cold_store(PredlogRecorder *rec, unsigned id,
     hdr.timestamp_ns = last_ts;
     hdr.aux = codec;
     if (!predlog_record_encode(rec->base + f->cold_off + f->cold_head,
-                               f->cold_size - f->cold_head, &hdr, payload)) {
+                               f->cold_size - f->cold_head, rec->salt, &hdr,
+                               payload)) {
         g_assert_not_reached();
     }
     f->cold_head += need;
@@ -1003,7 +1013,7 @@ static bool write_record(PredlogRecorder *rec, unsigned id,
         f->touched_ns = now_ns;
     }
     if (!predlog_record_begin(&w, f->buf + f->head, f->buf_size - f->head,
-                              hdr)) {
+                              rec->salt, hdr)) {
         /* Checked by the callers: type, level, lengths; room above. */
         g_assert_not_reached();
     }
@@ -1213,6 +1223,8 @@ static bool adopt_superblock(PredlogRecorder *rec, GError **errp)
                     predlog_policy_str(rec->policy));
         return false;
     }
+    /* the records to come must match the source's (0: an older pool) */
+    rec->salt = sb.salt;
     return true;
 }
 
@@ -1331,9 +1343,9 @@ static void adopt_scan(PredlogRecorder *rec, AdoptFunction *af)
         AdoptFunction *a;
         uint64_t off;
 
-        if (predlog_record_decode(area + pos, len - pos, &v) !=
+        if (predlog_record_decode(area + pos, len - pos, rec->salt, &v) !=
             PREDLOG_RECORD_VALID) {
-            pos = predlog_record_resync(area, len, pos + 1, &v);
+            pos = predlog_record_resync(area, len, pos + 1, rec->salt, &v);
             if (pos >= len) {
                 break;
             }
@@ -1537,6 +1549,11 @@ bool predlog_recorder_get_function_stats(PredlogRecorder *rec, int func_id,
     stats->spare_misses = f->spare_misses;
     stats->spare_refused = f->spare_refused;
     return true;
+}
+
+uint64_t predlog_recorder_salt(PredlogRecorder *rec)
+{
+    return rec->salt;
 }
 
 unsigned predlog_recorder_used_percent(PredlogRecorder *rec)

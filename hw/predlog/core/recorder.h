@@ -131,6 +131,11 @@ typedef struct PredlogRecorderConfig {
      */
     void (*work_ready)(void *opaque);
     void *work_opaque;
+    /*
+     * The records' CRC salt (record.h), 0: a random one, which is what
+     * the device uses; reproducible test pools give one (no zero half).
+     */
+    uint64_t salt;
 } PredlogRecorderConfig;
 
 typedef struct PredlogRecorder PredlogRecorder;
@@ -289,15 +294,23 @@ bool predlog_recorder_get_function_stats(PredlogRecorder *rec, int func_id,
 unsigned predlog_recorder_used_percent(PredlogRecorder *rec);
 
 /*
+ * The salt the recorder's records are checksummed with: its pool's, or
+ * after an adopt that of the adopted pool (0 for a pool formatted
+ * before salts existed).
+ */
+uint64_t predlog_recorder_salt(PredlogRecorder *rec);
+
+/*
  * Rebuild @rec's host-side state from its region after the region's bytes
  * were replaced by those of a recorder with the same configuration and
  * functions (incoming migration: guest RAM, the pool included, arrives
  * after the device was realized and formatted its pool).  Reads the
- * directory, finds each function's active buffer, write head and last
- * sequence number, and gives up older buffers (their records stay
- * readable until the space is reused).  Lifetime counters restart from
- * the recovered sequence numbers.  With @add_missing, functions the
- * region names beyond the ones @rec has are added (a recorder whose
+ * superblock's salt and the directory, finds each function's active
+ * buffer, write head and last sequence number, and gives up older
+ * buffers (their records stay readable until the space is reused).
+ * Lifetime counters restart from the recovered sequence numbers.  With
+ * @add_missing, functions the region names beyond the ones @rec has are
+ * added (a recorder whose
  * functions are created as traffic shows up); without, or if the region
  * is not a pool of the same layout or names other functions, it fails,
  * leaving @rec unusable for logging until a later successful adopt.

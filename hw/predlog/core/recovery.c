@@ -34,6 +34,7 @@ struct PredlogImage {
     size_t len;
     PredlogPolicy policy;
     uint32_t flags;             /* PREDLOG_POOL_FLAG_* */
+    uint64_t salt;              /* of the records; 0 in older pools */
     uint64_t pool_size;
     uint64_t created_ns;
     uint32_t dir_slots;
@@ -103,6 +104,7 @@ static bool check_superblock(PredlogImage *img, GError **errp)
     }
     img->policy = sb.policy;
     img->flags = sb.flags;
+    img->salt = sb.salt;
     return true;
 }
 
@@ -213,6 +215,11 @@ const char *predlog_image_name(PredlogImage *img)
     return img->name;
 }
 
+uint64_t predlog_image_salt(PredlogImage *img)
+{
+    return img->salt;
+}
+
 unsigned predlog_image_n_functions(PredlogImage *img)
 {
     return img->funcs->len;
@@ -301,12 +308,14 @@ static bool active_buffer_torn(PredlogImage *img,
     end = start + f->buf_size;
     head = sf->have_head ? sf->head : start;
     if (head < end &&
-        predlog_record_decode(img->base + head, end - head, &v) ==
+        predlog_record_decode(img->base + head, end - head, img->salt,
+                              &v) ==
         PREDLOG_RECORD_TORN) {
         return true;
     }
     return head != start &&
-           predlog_record_decode(img->base + start, end - start, &v) ==
+           predlog_record_decode(img->base + start, end - start, img->salt,
+                                 &v) ==
            PREDLOG_RECORD_TORN;
 }
 
@@ -378,7 +387,8 @@ static UnpackResult unpack_chunk(PredlogImage *img,
         PredlogRecoveredRecord r = { .offset = chunk->offset,
                                      .in_chunk = true };
 
-        if (predlog_record_decode(raw + pos, len - pos, &r.view) !=
+        if (predlog_record_decode(raw + pos, len - pos, img->salt,
+                                  &r.view) !=
             PREDLOG_RECORD_VALID ||
             r.view.hdr.func_id != cv->hdr.func_id ||
             r.view.hdr.type == PREDLOG_RECORD_TYPE_CHUNK) {
@@ -477,9 +487,10 @@ static void scan_walk(PredlogImage *img, ScanFunction *sf, GArray *found,
         uint64_t end;
         int idx;
 
-        if (predlog_record_decode(area + pos, area_len - pos, &r.view) !=
-            PREDLOG_RECORD_VALID) {
-            pos = predlog_record_resync(area, area_len, pos + 1, &r.view);
+        if (predlog_record_decode(area + pos, area_len - pos, img->salt,
+                                  &r.view) != PREDLOG_RECORD_VALID) {
+            pos = predlog_record_resync(area, area_len, pos + 1, img->salt,
+                                        &r.view);
             if (pos >= area_len) {
                 break;
             }

@@ -99,6 +99,13 @@ const char *predlog_image_policy_name(PredlogImage *img);
 uint64_t predlog_image_pool_size(PredlogImage *img);
 uint64_t predlog_image_created_ns(PredlogImage *img);
 const char *predlog_image_name(PredlogImage *img);
+/*
+ * The salt the pool's records are checksummed with (record.h); 0 for a
+ * pool without the SALT flag.  Every scan decodes with it, so a record
+ * of another salt, such as one a guest forged inside a payload, is never
+ * returned.
+ */
+uint64_t predlog_image_salt(PredlogImage *img);
 
 /*
  * Functions with a valid directory entry, in id order; after a scan, then
