@@ -24,7 +24,8 @@
  * under a mutex of its own, as the device does, and every log call is
  * timed (lock included) into a latency histogram.  The replay runs as
  * fast as the CPU allows, much faster than the trace's clock, so the
- * worker has less time per record than it would on a live device.
+ * worker has less time per record than it would on a live device;
+ * --speed X paces the replay to X times the trace's clock.
  *
  * Time is the trace's own clock: every record is logged with now_ns =
  * timestamp = the event's t_ns, and predlog_allocator_refresh() is
@@ -69,6 +70,8 @@
 
 #define BATCH_EVENTS        8192
 #define BATCH_BYTES         (16u * 1024 * 1024)
+/* --speed: a batch spans at most this much of the trace's clock */
+#define PACE_BATCH_NS       (100 * 1000 * 1000ull)
 #define NO_EVENT            UINT32_MAX
 
 /* Recovered detail of an event: 0 lost, else rank + 1. */
@@ -114,7 +117,7 @@ typedef struct Opts {
     unsigned checkpoints;
     bool quick;
     bool verbose;
-    double speed;               /* > 0: worker runs no faster than this */
+    double speed;               /* > 0: replay at most this x trace clock */
 } Opts;
 
 /* One configuration replaying one trace. */
@@ -143,7 +146,6 @@ typedef struct Run {
     GMutex lock;                /* held around every call into rec */
     PredlogWorker *worker;      /* spec->worker */
     uint64_t cur_ns;            /* trace clock of the last call, under lock */
-    uint64_t pace_wall0, pace_t0;   /* --speed: where pacing started */
     uint32_t *lat;              /* ns of each log call, in call order */
     uint64_t lat_calls;
     uint64_t call_max_ns;       /* slowest single log call */
@@ -380,7 +382,9 @@ static size_t batch_fill(Batch *b, const PredlogTrace *tr, const Opts *o,
         uint64_t orig;
         size_t n;
 
-        if (off + DEV_SNAPLEN > BATCH_BYTES) {
+        if (off + DEV_SNAPLEN > BATCH_BYTES ||
+            (o->speed > 0 &&
+             ev->t_ns - tr->events[first].t_ns >= PACE_BATCH_NS)) {
             break;
         }
         memset(e, 0, sizeof(*e));
@@ -442,6 +446,24 @@ static size_t batch_fill(Batch *b, const PredlogTrace *tr, const Opts *o,
     }
     b->n = i - first;
     return i;
+}
+
+/*
+ * --speed: after a batch, sleep until the wall time since the replay
+ * began is the trace time so far over @speed, so that the worker
+ * threads get the wall time a live device's would (at that speed-up).
+ * Every configuration replays the same batches between the same
+ * sleeps, so their timings stay comparable; the sleep is not timed.
+ */
+static void pace(const PredlogTrace *tr, uint64_t wall0, uint64_t t_ns,
+                 double speed)
+{
+    uint64_t due = wall0 + (uint64_t)((t_ns - tr->events[0].t_ns) / speed);
+    uint64_t now = mono_ns();
+
+    if (due > now) {
+        g_usleep((due - now) / 1000);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -581,40 +603,16 @@ static void run_refresh_until(Run *r, uint64_t t_ns, const Opts *o)
     }
 }
 
-/*
- * --speed: keep a run with a worker from replaying more than @speed
- * times faster than the trace's clock, so that its worker has the wall
- * time a live device's would have (at that speed-up).  Not timed.
- */
-static uint64_t pace(Run *r, uint64_t t_ns, double speed)
-{
-    uint64_t now = mono_ns(), due;
-
-    if (!r->pace_wall0) {
-        r->pace_wall0 = now;
-        r->pace_t0 = t_ns;
-    }
-    due = r->pace_wall0 + (uint64_t)((t_ns - r->pace_t0) / speed);
-    if (due <= now + 100000) {
-        return 0;
-    }
-    g_usleep((due - now) / 1000);
-    return mono_ns() - now;
-}
-
 static void run_batch(Run *r, const Batch *b, const PredlogTrace *tr,
                       const Opts *o)
 {
-    uint64_t t0 = mono_ns(), t1, rf = r->refresh_ns, c0, dc, paced = 0;
+    uint64_t t0 = mono_ns(), t1, rf = r->refresh_ns, c0, dc;
 
     for (size_t k = 0; k < b->n; k++) {
         const PredlogTraceEvent *ev = &tr->events[b->first + k];
 
         if (G_UNLIKELY(ev->t_ns >= r->next_refresh)) {
             run_refresh_until(r, ev->t_ns, o);
-        }
-        if (o->speed > 0 && r->worker) {
-            paced += pace(r, ev->t_ns, o->speed);
         }
         c0 = mono_ns();
         g_mutex_lock(&r->lock);
@@ -630,7 +628,7 @@ static void run_batch(Run *r, const Batch *b, const PredlogTrace *tr,
     }
     t1 = mono_ns();
     /* run_refresh_until() added its time already */
-    r->loop_ns += (t1 - t0) - (r->refresh_ns - rf) - paced;
+    r->loop_ns += (t1 - t0) - (r->refresh_ns - rf);
 
     /* untimed: remember where each record went */
     for (size_t k = 0; k < b->n; k++) {
@@ -1097,7 +1095,7 @@ static bool bench_trace(const PredlogTrace *tr, const Opts *o,
     g_autofree uint8_t *snap = g_malloc(o->pool_size);
     g_autofree uint8_t *lvl = NULL;
     g_autofree uint64_t *newest_lost = g_new(uint64_t, n_src);
-    uint64_t prev_cp = 0, t0 = mono_ns();
+    uint64_t prev_cp = 0, t0 = mono_ns(), pace_wall0;
     Run runs[N_CFG];
     Batch *b;
     bool ok = true;
@@ -1129,6 +1127,7 @@ static bool bench_trace(const PredlogTrace *tr, const Opts *o,
         }
     }
     b = batch_new();
+    pace_wall0 = mono_ns();
     for (unsigned k = 1; k <= o->checkpoints; k++) {
         /* first refresh boundary after k/N of the trace */
         uint64_t cp = (dur_ns * k / o->checkpoints / r_ns + 1) * r_ns;
@@ -1146,6 +1145,9 @@ static bool bench_trace(const PredlogTrace *tr, const Opts *o,
 
             for (int c = 0; c < N_CFG; c++) {
                 run_batch(&runs[c], b, tr, o);
+            }
+            if (o->speed > 0) {
+                pace(tr, pace_wall0, tr->events[next - 1].t_ns, o->speed);
             }
             e = next;
         }
@@ -1387,9 +1389,9 @@ int main(int argc, char **argv)
           "replay a built-in trace: 2 steady functions, one with a 10x "
           "burst", NULL },
         { "speed", 0, 0, G_OPTION_ARG_DOUBLE, &speed,
-          "replay the configurations with a worker (predictive) at most "
-          "this many times faster than the trace's clock (default 0: as "
-          "fast as the CPU allows)", "X" },
+          "replay at most this many times faster than the trace's clock, "
+          "in batches of 100 ms of it, so that workers get wall time "
+          "(default 0: as fast as the CPU allows)", "X" },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
           "at each checkpoint, print every function's state and level "
           "changes; times every log call (inflates ns/record)", NULL },
@@ -1489,7 +1491,7 @@ int main(int argc, char **argv)
            "predictive, no zstd; pred-inline = predictive, ageing inside "
            "the log call\n");
     if (o.speed > 0) {
-        printf("predictive paced to at most %.0fx the trace's clock "
+        printf("replay paced to at most %.0fx the trace's clock "
                "(--speed)\n", o.speed);
     }
 
