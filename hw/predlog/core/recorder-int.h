@@ -167,8 +167,6 @@ bool predlog_rec_buffer_alloc(PredlogRecorder *rec, unsigned id,
                               uint64_t *off);
 uint64_t predlog_rec_active_size_wanted(PredlogRecorder *rec, unsigned id,
                                         uint64_t size);
-void predlog_rec_buffer_moved(void *opaque, uint64_t from, uint64_t to,
-                              uint64_t size, uint32_t owner);
 void predlog_rec_wrap(RecFunction *f);
 void predlog_rec_buffer_switch(PredlogRecorder *rec, unsigned id,
                                uint64_t off, uint64_t now_ns,

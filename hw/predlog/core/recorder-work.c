@@ -41,16 +41,9 @@
 
 #define POOL_ROUND_DOWN(v)  ((v) & ~(uint64_t)(PREDLOG_POOL_ALIGN - 1))
 
-/*
- * What one step may copy to open room for a spare: about 10 us of the
- * owner's lock.  A spare that needs more takes more steps.
- */
-#define REC_WORK_COMPACT_BYTES  (64u * 1024)
-
 typedef enum RecWorkKind {
     REC_WORK_AGE,               /* pack one chunk of a sealed buffer */
     REC_WORK_ZERO,              /* zero a spare */
-    REC_WORK_COMPACT,           /* moved a little towards room for one */
 } RecWorkKind;
 
 typedef struct RecWork {
@@ -192,43 +185,17 @@ static RecBuffer *oldest_sealed(RecFunction *f)
     return NULL;
 }
 
-typedef enum SpareAlloc {
-    SPARE_ALLOCATED,
-    SPARE_COMPACTED,            /* not yet: one bounded compaction step */
-    SPARE_REFUSED,
-} SpareAlloc;
-
-/*
- * Allocate @f's spare, pinned and held.  Free space first; if the free
- * bytes are there but in pieces, compact a bounded amount per step (the
- * record path may be waiting for the lock) until it fits or compaction
- * stops moving; only then the allocator's own way, which may defragment
- * at once or evict least recently used history.
- */
-static SpareAlloc spare_alloc(PredlogRecorder *rec, unsigned id,
-                              uint64_t now_ns)
+/* Allocate @f's spare, pinned and held; false if there is no room. */
+static bool spare_alloc(PredlogRecorder *rec, unsigned id, uint64_t now_ns)
 {
     RecFunction *f = &rec->funcs[id];
     uint64_t size = spare_size_wanted(rec, id), off;
-    PredlogPoolStats ps;
     RecBuffer b = { 0 };
 
-    if (!size) {
+    if (!size ||
+        !predlog_rec_buffer_alloc(rec, id, size, size, now_ns, &off)) {
         f->spare_refused++;
-        return SPARE_REFUSED;
-    }
-    if (!predlog_pool_alloc(rec->pool, size, id, now_ns, false, NULL, NULL,
-                            &off)) {
-        predlog_pool_get_stats(rec->pool, &ps);
-        if (rec->data_size - ps.used >= size &&
-            predlog_pool_compact(rec->pool, 0, REC_WORK_COMPACT_BYTES,
-                                 predlog_rec_buffer_moved, rec)) {
-            return SPARE_COMPACTED;
-        }
-        if (!predlog_rec_buffer_alloc(rec, id, size, size, now_ns, &off)) {
-            f->spare_refused++;
-            return SPARE_REFUSED;
-        }
+        return false;
     }
     predlog_pool_lookup(rec->pool, off, &size, NULL);
     predlog_pool_pin(rec->pool, off, true);
@@ -240,7 +207,7 @@ static SpareAlloc spare_alloc(PredlogRecorder *rec, unsigned id,
     f->spare_off = off;
     f->spare_size = size;
     f->spare = REC_SPARE_DIRTY;
-    return SPARE_ALLOCATED;
+    return true;
 }
 
 /* Under the lock: choose the next job, round robin over the functions. */
@@ -259,30 +226,18 @@ static bool work_take(PredlogRecorder *rec, RecWork *w, uint64_t now_ns)
             w->off = b->offset;
             w->start = b->aged;
             w->end = b->end;
-        } else if (f->spare == REC_SPARE_DIRTY) {
-            w->kind = REC_WORK_ZERO;
-        } else if (f->want_spare && f->spare == REC_SPARE_NONE && f->buf) {
-            switch (spare_alloc(rec, id, now_ns)) {
-            case SPARE_ALLOCATED:
-                w->kind = REC_WORK_ZERO;
-                break;
-            case SPARE_COMPACTED:
-                w->kind = REC_WORK_COMPACT;
-                break;
-            case SPARE_REFUSED:
-                /* a failed allocation waits for the next reason to try */
-                f->want_spare = false;
-                continue;
-            }
-        } else {
-            f->want_spare = false;
-            continue;
-        }
-        if (w->kind == REC_WORK_ZERO) {
+        } else if (f->spare == REC_SPARE_DIRTY ||
+                   (f->want_spare && f->spare == REC_SPARE_NONE && f->buf &&
+                    spare_alloc(rec, id, now_ns))) {
             f->want_spare = false;
             f->spare = REC_SPARE_ZEROING;
+            w->kind = REC_WORK_ZERO;
             w->off = f->spare_off;
             w->size = f->spare_size;
+        } else {
+            /* a failed allocation waits for the next reason to try */
+            f->want_spare = false;
+            continue;
         }
         rec->work_next = (id + 1) % rec->n_functions;
         return true;
@@ -295,9 +250,6 @@ static void work_run(PredlogRecorder *rec, RecWork *w)
 {
     const uint8_t *buf = rec->base + w->off;
 
-    if (w->kind == REC_WORK_COMPACT) {
-        return;                 /* done under the lock already */
-    }
     if (w->kind == REC_WORK_ZERO) {
         memset(rec->base + w->off, 0, w->size);
         return;
@@ -342,9 +294,6 @@ static void work_finish(PredlogRecorder *rec, RecWork *w, uint64_t now_ns)
 
     if (w->epoch != rec->epoch) {
         return;                 /* adopt replaced everything meanwhile */
-    }
-    if (w->kind == REC_WORK_COMPACT) {
-        return;
     }
     if (w->kind == REC_WORK_ZERO) {
         g_assert(f->spare == REC_SPARE_ZEROING && f->spare_off == w->off);

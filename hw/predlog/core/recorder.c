@@ -454,8 +454,8 @@ void predlog_rec_buffer_release(PredlogRecorder *rec, unsigned id,
  * place, so that a reader finds each record once.  A crash in between
  * leaves both copies, which readers take as duplicates: nothing is lost.
  */
-void predlog_rec_buffer_moved(void *opaque, uint64_t from, uint64_t to,
-                              uint64_t size, uint32_t owner)
+static void buffer_moved(void *opaque, uint64_t from, uint64_t to,
+                         uint64_t size, uint32_t owner)
 {
     PredlogRecorder *rec = opaque;
     RecFunction *f;
@@ -485,8 +485,8 @@ static bool buffer_alloc_compact(PredlogRecorder *rec, unsigned id,
                            off)) {
         return true;
     }
-    return predlog_pool_defragment(rec->pool, size,
-                                   predlog_rec_buffer_moved, rec, NULL) &&
+    return predlog_pool_defragment(rec->pool, size, buffer_moved, rec,
+                                   NULL) &&
            predlog_pool_alloc(rec->pool, size, id, now_ns, false, NULL, NULL,
                               off);
 }
