@@ -22,7 +22,8 @@
 #                 build/fuzz) and on the device's guest interface (QEMU's
 #                 generic-fuzz, in build/qemu-fuzz): FUZZ_SECONDS (default
 #                 60) per target, FUZZ_TARGETS="record device ..." to
-#                 select; fails on a finding (docs/devel/predlog-fuzzing.rst)
+#                 select, FUZZ_JOBS=2 to run the device target twice side
+#                 by side; fails on a finding (docs/devel/predlog-fuzzing.rst)
 #   make qemu-fuzz  build/qemu-fuzz/qemu-fuzz-x86_64: our QEMU tree built
 #                 with clang --enable-fuzzing --enable-asan --enable-ubsan
 #                 (make fuzz builds it for its device target)
