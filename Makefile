@@ -19,9 +19,14 @@
 #                 predlog beside stock pre-copy, XBZRLE, auto-converge and
 #                 post-copy, with plots (BENCH_MIGRATION_ARGS=--quick ...)
 #   make fuzz     libFuzzer + ASan + UBSan on the core's decoders (clang, in
-#                 build/fuzz): FUZZ_SECONDS (default 60) per target,
-#                 FUZZ_TARGETS="record image ..." to select; fails on a
-#                 finding (docs/devel/predlog-fuzzing.rst)
+#                 build/fuzz) and on the device's guest interface (QEMU's
+#                 generic-fuzz, in build/qemu-fuzz): FUZZ_SECONDS (default
+#                 60) per target, FUZZ_TARGETS="record device ..." to
+#                 select, FUZZ_JOBS=2 to run the device target twice side
+#                 by side; fails on a finding (docs/devel/predlog-fuzzing.rst)
+#   make qemu-fuzz  build/qemu-fuzz/qemu-fuzz-x86_64: our QEMU tree built
+#                 with clang --enable-fuzzing --enable-asan --enable-ubsan
+#                 (make fuzz builds it for its device target)
 #   make check-fresh  as root: make check, make run and a quick make bench
 #                 in a new Debian 12 root made by debootstrap, timed
 #                 (CHECK_FRESH_ARGS=--help for its options)
@@ -42,7 +47,7 @@ export CCACHE_NOHASHDIR := 1
 
 
 .PHONY: all qemu qemu-stock core core-asan guest check run bench bench-net \
-        bench-migration check-fresh fuzz clean distclean help
+        bench-migration check-fresh fuzz qemu-fuzz clean distclean help
 
 all: qemu core guest
 
@@ -100,6 +105,13 @@ check: all qemu-stock core-asan
 run: all
 	$(REPO)/tools/predlog-run
 
+# configure --fuzz is idempotent and cheap when build/qemu-fuzz is ready
+qemu-fuzz: $(QEMU_OBJ)/.predlog-make-stamp
+	cd $(REPO) && ./configure --fuzz
+	$(REPO)/scripts/overlay.sh $(REPO) $(BUILD)/qemu-src
+	$(REPO)/scripts/apply-patches.sh $(REPO)/patches $(BUILD)/qemu-src
+	ninja -C $(BUILD)/qemu-fuzz -j$(JOBS) qemu-fuzz-x86_64
+
 fuzz:
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) BUILD=$(BUILD) \
 	    $(REPO)/tests/fuzz/run-fuzz
@@ -131,6 +143,7 @@ check-fresh:
 
 clean:
 	rm -rf $(CORE_OBJ) $(CORE_ASAN_OBJ) $(GUEST)
+	-test -f $(BUILD)/qemu-fuzz/build.ninja && ninja -C $(BUILD)/qemu-fuzz clean
 	-test -f $(QEMU_OBJ)/build.ninja && ninja -C $(QEMU_OBJ) clean
 	-test -f $(STOCK_OBJ)/build.ninja && ninja -C $(STOCK_OBJ) clean
 
