@@ -265,8 +265,7 @@ typedef struct PredlogFunctionStats {
     uint64_t sealed_size;       /* bytes of sealed buffers not yet aged */
     uint64_t spare_size;        /* the spare buffer (ready or not), or 0 */
     uint64_t spare_misses;      /* log calls that found no spare ready */
-    uint64_t spare_refused;     /* spares wanted but not allocated: no
-                                   room within what may be pinned */
+    uint64_t spare_refused;     /* spares the pool had no room for */
 } PredlogFunctionStats;
 
 typedef struct PredlogRecorderStats {
