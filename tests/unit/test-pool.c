@@ -470,10 +470,11 @@ static void test_evict_uses_free_space(void)
 }
 
 /*
- * pool.h evicts in LRU order until a fit exists, so an old extent that
- * does not border the eventual hole still goes first.
+ * pool.h takes candidates in LRU order until a fit could be made, then
+ * evicts only those inside the hole: an old extent that does not border
+ * the eventual hole stays, although it is older than what goes.
  */
-static void test_evict_strict_lru_order(void)
+static void test_evict_only_the_hole(void)
 {
     PredlogPool *pool = predlog_pool_new(BASE, 4 * U);
     EvictLog log;
@@ -487,11 +488,41 @@ static void test_evict_strict_lru_order(void)
 
     g_assert_cmpuint(alloc_evict(pool, 2 * U, 7, 9, false, &log), ==,
                      BASE + 2 * U);
-    g_assert_cmpuint(log.ev->len, ==, 3);
+    g_assert_cmpuint(log.ev->len, ==, 2);
+    assert_evicted(&log, 0, BASE + 2 * U, U, 2);
+    assert_evicted(&log, 1, BASE + 3 * U, U, 3);
+    assert_extent(pool, BASE, U, 0);
+    assert_extent(pool, BASE + U, U, 1);
+    evict_log_destroy(&log);
+    predlog_pool_free_all(pool);
+}
+
+/*
+ * Inside the run that made the fit, the window overlapping the fewest
+ * candidate bytes goes.  [C1 1][free 1][C2 1][C3 2][pinned 1], stamps
+ * C1 1, C3 2, C2 3: a 3-unit request takes C1, C3, then C2 as candidates
+ * (only C2 joins them into one run), and the window [C1 free C2] costs 2
+ * units against 3 for [free C2 C3]: C3 stays.
+ */
+static void test_evict_cheapest_window(void)
+{
+    PredlogPool *pool = predlog_pool_new(BASE, 6 * U);
+    EvictLog log;
+
+    evict_log_init(&log, pool);
+    must_alloc(pool, U, 0, 1);          /* C1 */
+    must_alloc(pool, U, 1, 9);          /* freed below */
+    must_alloc(pool, U, 2, 3);          /* C2 */
+    must_alloc(pool, 2 * U, 3, 2);      /* C3 */
+    must_alloc(pool, U, 4, 9);
+    g_assert_true(predlog_pool_pin(pool, BASE + 5 * U, true));
+    g_assert_true(predlog_pool_release(pool, BASE + U));
+
+    g_assert_cmpuint(alloc_evict(pool, 3 * U, 7, 10, true, &log), ==, BASE);
+    g_assert_cmpuint(log.ev->len, ==, 2);
     assert_evicted(&log, 0, BASE, U, 0);
     assert_evicted(&log, 1, BASE + 2 * U, U, 2);
-    assert_evicted(&log, 2, BASE + 3 * U, U, 3);
-    assert_extent(pool, BASE + U, U, 1);
+    assert_extent(pool, BASE + 3 * U, 2 * U, 3);
     evict_log_destroy(&log);
     predlog_pool_free_all(pool);
 }
@@ -1591,8 +1622,50 @@ static gint cmp_lru(gconstpointer a, gconstpointer b)
 }
 
 /*
- * What pool.h promises for an allocation that does not fit: the LRU-first
- * prefix of evictable extents that first makes a fitting run, or nothing.
+ * Of @plan, whose extents free the units [lo, hi), what pool.h evicts:
+ * those overlapping the @want-unit window in [lo, hi) that overlaps the
+ * fewest planned units, lowest start on ties.  Every start is tried, as
+ * the pool does not, so that the pool's shortcut is checked.
+ */
+static GPtrArray *narrow_plan(Model *m, GPtrArray *plan, uint32_t lo,
+                              uint32_t hi, uint32_t want)
+{
+    uint64_t best_cost = UINT64_MAX;
+    uint32_t best = lo;
+    unsigned kept = 0;
+
+    for (uint32_t s = lo; s + want <= hi; s++) {
+        uint64_t cost = 0;
+
+        for (unsigned i = 0; i < plan->len; i++) {
+            ModelExtent *e = g_ptr_array_index(plan, i);
+            uint32_t first = unit_of(m, e->offset);
+
+            if (first < s + want && first + e->size / U > s) {
+                cost += e->size / U;
+            }
+        }
+        if (cost < best_cost) {
+            best_cost = cost;
+            best = s;
+        }
+    }
+    for (unsigned i = 0; i < plan->len; i++) {
+        ModelExtent *e = g_ptr_array_index(plan, i);
+        uint32_t first = unit_of(m, e->offset);
+
+        if (first < best + want && first + e->size / U > best) {
+            g_ptr_array_index(plan, kept++) = e;
+        }
+    }
+    g_ptr_array_set_size(plan, kept);
+    return plan;
+}
+
+/*
+ * What pool.h promises for an allocation that does not fit: of the
+ * LRU-first prefix of evictable extents that first makes a fitting run,
+ * those in that run's cheapest window (narrow_plan()), or nothing.
  * Returns the extents in eviction order, or NULL if the call must fail.
  */
 static GPtrArray *model_plan(Model *m, uint32_t want, uint32_t owner,
@@ -1631,7 +1704,7 @@ static GPtrArray *model_plan(Model *m, uint32_t want, uint32_t owner,
             hi++;
         }
         if (hi - lo >= want) {
-            return plan;
+            return narrow_plan(m, plan, lo, hi, want);
         }
     }
     g_ptr_array_free(plan, true);
@@ -2338,9 +2411,17 @@ static void run_random(const RandomCase *rc)
                        m.defrag_cases[DEFRAG_ALL_PINNED],
                        m.defrag_cases[DEFRAG_NO_ROOM], m.compact_moved,
                        m.compact_stuck);
-        /* Each outcome the guarantee names must have come up. */
+        /*
+         * Each outcome the guarantee names must have come up; all but one.
+         * Eviction frees only the hole it needs (pool.h), so these pools
+         * run nearly full and "enough free, every window pinned" comes up
+         * in about one run of fifty: /pool/defragment/pinned checks it
+         * case by case instead.
+         */
         for (unsigned c = 0; c < DEFRAG__MAX; c++) {
-            g_assert_cmpuint(m.defrag_cases[c], >, 0);
+            if (c != DEFRAG_ALL_PINNED) {
+                g_assert_cmpuint(m.defrag_cases[c], >, 0);
+            }
         }
         g_assert_cmpuint(m.compact_moved, >, 0);
         g_assert_cmpuint(m.compact_stuck, >, 0);
@@ -2419,8 +2500,9 @@ int main(int argc, char **argv)
     g_test_add_func("/pool/evict/several", test_evict_several);
     g_test_add_func("/pool/evict/uses-free-space",
                     test_evict_uses_free_space);
-    g_test_add_func("/pool/evict/strict-lru-order",
-                    test_evict_strict_lru_order);
+    g_test_add_func("/pool/evict/only-the-hole", test_evict_only_the_hole);
+    g_test_add_func("/pool/evict/cheapest-window",
+                    test_evict_cheapest_window);
     g_test_add_func("/pool/evict/pinned", test_evict_pinned);
     g_test_add_func("/pool/evict/own", test_evict_own);
     g_test_add_func("/pool/evict/nothing-on-failure",

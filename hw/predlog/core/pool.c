@@ -408,6 +408,84 @@ static bool plan_evictions(PredlogPool *pool, uint64_t size, uint32_t owner,
     return false;
 }
 
+/*
+ * The plan's last extent completed a run of at least @size bytes; only
+ * part of that run has to be emptied.  Keep in pool->plan (in its LRU
+ * order) just the planned extents that overlap the window [s, s + @size)
+ * inside the run that overlaps the fewest planned bytes, lowest s on
+ * ties; the rest of the plan, older extents elsewhere in the pool and
+ * the parts of the run outside the window, survive.
+ *
+ * Overlap only falls as s passes the end of a planned extent, so the
+ * lowest s of the cheapest window is the run's start or such an end:
+ * those are the only candidates, and two indices sweep them in one pass
+ * over the run.
+ */
+static void plan_narrow(PredlogPool *pool, uint64_t size)
+{
+    PoolExtent *last = g_ptr_array_index(pool->plan, pool->plan->len - 1);
+    PoolExtent *left = last, *right = last, *e;
+    g_autoptr(GPtrArray) run = g_ptr_array_new();
+    uint64_t best_cost = UINT64_MAX, best_s = 0, cost = 0;
+    unsigned lo = 0, hi = 0, kept = 0;
+
+    while (plan_in_run(pool, left->prev)) {
+        left = left->prev;
+    }
+    while (plan_in_run(pool, right->next)) {
+        right = right->next;
+    }
+    for (e = left; e != right->next; e = e->next) {
+        g_ptr_array_add(run, e);
+    }
+    /*
+     * Candidate s: the run's start, then each planned extent's end.
+     * [lo, hi) are the run's extents that overlap [s, s + size); cost is
+     * their planned bytes.
+     */
+    for (unsigned c = 0; c <= run->len; c++) {
+        uint64_t s;
+
+        if (c == 0) {
+            s = left->offset;
+        } else {
+            e = g_ptr_array_index(run, c - 1);
+            if (extent_is_free(e)) {
+                continue;
+            }
+            s = e->offset + e->size;
+        }
+        if (s + size > right->offset + right->size) {
+            break;
+        }
+        while (hi < run->len &&
+               ((PoolExtent *)g_ptr_array_index(run, hi))->offset <
+               s + size) {
+            e = g_ptr_array_index(run, hi++);
+            cost += extent_is_free(e) ? 0 : e->size;
+        }
+        while (lo < hi) {
+            e = g_ptr_array_index(run, lo);
+            if (e->offset + e->size > s) {
+                break;
+            }
+            cost -= extent_is_free(e) ? 0 : e->size;
+            lo++;
+        }
+        if (cost < best_cost) {
+            best_cost = cost;
+            best_s = s;
+        }
+    }
+    for (unsigned i = 0; i < pool->plan->len; i++) {
+        e = g_ptr_array_index(pool->plan, i);
+        if (e->offset < best_s + size && e->offset + e->size > best_s) {
+            g_ptr_array_index(pool->plan, kept++) = e;
+        }
+    }
+    g_ptr_array_set_size(pool->plan, kept);
+}
+
 /* ------------------------------------------------------------------ */
 /* Public interface                                                    */
 /* ------------------------------------------------------------------ */
@@ -488,6 +566,7 @@ bool predlog_pool_alloc(PredlogPool *pool, uint64_t size, uint32_t owner,
             pool->failures++;
             return false;
         }
+        plan_narrow(pool, want);
         /*
          * Copy out what the callback needs: freeing merges extents, and
          * the callbacks run only once the pool is consistent again (after

@@ -67,12 +67,20 @@ void predlog_pool_free_all(PredlogPool *pool);      /* destroys @pool */
  * unit; the caller's clock).  Placement is best fit among free extents,
  * lowest offset on ties, so that small buffers do not split large holes.
  *
- * If nothing fits and @evict is non-NULL, unpinned extents are evicted in
- * least-recently-used order (oldest stamp first, lowest offset on ties),
- * each reported through @evict, until a fit exists; extents of @owner
- * itself are evicted only if @may_evict_own.  If nothing fits even with
- * every evictable extent gone, nothing is evicted at all and the call
- * fails: an allocation never destroys data without succeeding.
+ * If nothing fits and @evict is non-NULL, unpinned extents are taken as
+ * candidates in least-recently-used order (oldest stamp first, lowest
+ * offset on ties) until evicting the candidates would leave a free run
+ * of @size bytes; extents of @owner itself are candidates only if
+ * @may_evict_own.  Of those candidates, only the ones that overlap one
+ * window of @size bytes inside that run are evicted: the window
+ * overlapping the fewest candidate bytes, lowest offset on ties.  So
+ * nothing newer than what strict LRU eviction would take goes, and of
+ * that only what the hole needs (strict LRU would also evict every older
+ * extent elsewhere, whose going opens no room for this request).  Each
+ * evicted extent is reported through @evict, in LRU order.  If nothing
+ * fits even with every evictable extent gone, nothing is evicted at all
+ * and the call fails: an allocation never destroys data without
+ * succeeding.
  *
  * Returns true and stores the offset in @offset on success.
  */
