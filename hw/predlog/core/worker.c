@@ -23,6 +23,7 @@ struct PredlogWorker {
     GMutex mutex;               /* guards the fields below */
     GCond cond;                 /* wakes the thread; and drain waiters */
     bool woken;
+    bool sleeping;              /* in g_cond_wait(), for want of work */
     bool idle;                  /* found no work since the last wake */
     bool stop;
     uint64_t steps;
@@ -33,6 +34,9 @@ struct PredlogWorker {
     uint64_t holds_over_20us;
 };
 
+/* Tries at the owner's lock before blocking on it (worker_lock()). */
+#define WORKER_LOCK_SPINS   200
+
 static uint64_t mono_ns(void)
 {
     return (uint64_t)g_get_monotonic_time() * 1000;
@@ -42,7 +46,18 @@ static void worker_lock(void *opaque)
 {
     PredlogWorker *w = opaque;
 
-    g_mutex_lock(w->lock);
+    /*
+     * Spin a while before blocking: a thread blocked on the lock makes
+     * the log call that releases it wake it, a system call on the log
+     * path, and log calls hold the lock for about a microsecond.
+     */
+    for (unsigned i = 0; !g_mutex_trylock(w->lock); i++) {
+        if (i == WORKER_LOCK_SPINS) {
+            g_mutex_lock(w->lock);
+            break;
+        }
+        g_thread_yield();
+    }
     w->locked_at = mono_ns();
 }
 
@@ -85,9 +100,11 @@ static gpointer worker_thread(gpointer opaque)
         if (!w->woken) {
             w->idle = true;
             g_cond_broadcast(&w->cond);
+            w->sleeping = true;
             while (!w->woken && !w->stop) {
                 g_cond_wait(&w->cond, &w->mutex);
             }
+            w->sleeping = false;
         }
     }
     g_mutex_unlock(&w->mutex);
@@ -122,7 +139,16 @@ void predlog_worker_wake(void *worker)
     g_mutex_lock(&w->mutex);
     w->woken = true;
     w->idle = false;
-    g_cond_broadcast(&w->cond);
+    /*
+     * Only a sleeping thread needs the signal: a running one sees woken
+     * before it sleeps.  GLib's GCond makes a futex call on every
+     * broadcast, waiters or not, and this runs in the log call, which
+     * should make no system call it can avoid (a drain waiter needs no
+     * signal for idle going false).
+     */
+    if (w->sleeping) {
+        g_cond_broadcast(&w->cond);
+    }
     g_mutex_unlock(&w->mutex);
 }
 
