@@ -1382,7 +1382,8 @@ int main(int argc, char **argv)
           "(default 4096, block/predlog.c's snaplen; 0: payload=off)", "N" },
         { "min-level", 0, 0, G_OPTION_ARG_STRING, &min_level,
           "coarsest level the allocator may choose: summary (default, "
-          "the device's) or header", "LEVEL" },
+          "the device's), header, or full (history at equal detail)",
+          "LEVEL" },
         { "quick", 'q', 0, G_OPTION_ARG_NONE, &quick,
           "first half of each trace, 5 checkpoints", NULL },
         { "synthetic-burst", 's', 0, G_OPTION_ARG_NONE, &synthetic,
@@ -1428,8 +1429,10 @@ int main(int argc, char **argv)
     o.floor = PREDLOG_RECORD_LEVEL_SUMMARY;
     if (min_level && !strcmp(min_level, "header")) {
         o.floor = PREDLOG_RECORD_LEVEL_HEADER;
+    } else if (min_level && !strcmp(min_level, "full")) {
+        o.floor = PREDLOG_RECORD_LEVEL_FULL;
     } else if (min_level && strcmp(min_level, "summary")) {
-        g_printerr("bench-alloc: --min-level is summary or header\n");
+        g_printerr("bench-alloc: --min-level is summary, header or full\n");
         return 2;
     }
     if (horizon <= 0 || refresh <= 0 || block_data < 0 ||
