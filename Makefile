@@ -20,13 +20,14 @@
 #                 post-copy, with plots (BENCH_MIGRATION_ARGS=--quick ...)
 #   make fuzz     libFuzzer + ASan + UBSan on the core's decoders (clang, in
 #                 build/fuzz) and on the device's guest interface (QEMU's
-#                 generic-fuzz, in build/qemu-fuzz): FUZZ_SECONDS (default
-#                 60) per target, FUZZ_TARGETS="record device ..." to
-#                 select, FUZZ_JOBS=2 to run the device target twice side
+#                 generic-fuzz, and our predlog-ring-fuzz, a hostile ring
+#                 driver, in build/qemu-fuzz): FUZZ_SECONDS (default 60)
+#                 per target, FUZZ_TARGETS="record device device-ring ..."
+#                 to select, FUZZ_JOBS=2 to run a device target twice side
 #                 by side; fails on a finding (docs/devel/predlog-fuzzing.rst)
 #   make qemu-fuzz  build/qemu-fuzz/qemu-fuzz-x86_64: our QEMU tree built
 #                 with clang --enable-fuzzing --enable-asan --enable-ubsan
-#                 (make fuzz builds it for its device target)
+#                 (make fuzz builds it for its device targets)
 #   make check-fresh  as root: make check, make run and a quick make bench
 #                 in a new Debian 12 root made by debootstrap, timed
 #                 (CHECK_FRESH_ARGS=--help for its options)
