@@ -149,6 +149,8 @@ bool predlog_ram_setup(Error **errp)
     if (!migrate_predlog()) {
         return true;
     }
+    /* a new history; the last migration's was kept for predlog-cow */
+    predlog_plan_free(pr.plan);
 
     WITH_RCU_READ_LOCK_GUARD() {
         RAMBLOCK_FOREACH_NOT_IGNORED(rb) {
@@ -196,8 +198,16 @@ void predlog_ram_cleanup(void)
 {
     qatomic_set(&predlog_dirty_attribution, false);
     pr.active = false;
-    predlog_plan_free(pr.plan);
-    pr.plan = NULL;
+    /*
+     * The plan stays until the next predlog migration: its dirty history
+     * tells a later background snapshot (predlog-cow.c) where the guest
+     * writes.
+     */
+}
+
+const PredlogHistory *predlog_ram_history(void)
+{
+    return pr.active || !pr.plan ? NULL : predlog_plan_history(pr.plan);
 }
 
 bool predlog_ram_check_params(const MigrationParameters *params,

@@ -19,6 +19,7 @@
 
 #include "qapi/qapi-types-migration.h"
 #include "exec/cpu-common.h"
+#include "predlog/history.h"
 
 /*
  * migrate_params_check(): the predlog parameters @params sets are in
@@ -29,8 +30,17 @@ bool predlog_ram_check_params(const MigrationParameters *params,
 
 /* Set up for a migration (ram_init_all); false and @errp on failure. */
 bool predlog_ram_setup(Error **errp);
-/* Migration over (ram_save_cleanup): drop the per-page state, keep stats. */
+/*
+ * Migration over (ram_save_cleanup): stop learning, keep the stats and
+ * the dirty history (until the next predlog migration).
+ */
 void predlog_ram_cleanup(void);
+/*
+ * The dirty history of the last predlog migration, once it is over (NULL
+ * during one and if there was none): what predlog-cow.c builds its first
+ * partitions from.  Migration thread.
+ */
+const PredlogHistory *predlog_ram_history(void);
 
 /* Size of the XBZRLE cache when only predlog uses it (grown later). */
 uint64_t predlog_ram_cache_initial(void);

@@ -46,6 +46,11 @@ void predlog_faultlog_free(PredlogFaultLog *log)
     g_free(log);
 }
 
+uint64_t predlog_faultlog_npages(const PredlogFaultLog *log)
+{
+    return log->npages;
+}
+
 void predlog_faultlog_begin(PredlogFaultLog *log)
 {
     GArray *t = log->prev;

@@ -56,6 +56,9 @@ typedef struct PredlogFaultLog PredlogFaultLog;
 PredlogFaultLog *predlog_faultlog_new(uint64_t npages, uint32_t max_faults);
 void predlog_faultlog_free(PredlogFaultLog *log);       /* NULL is fine */
 
+/* The pages the log was made for. */
+uint64_t predlog_faultlog_npages(const PredlogFaultLog *log);
+
 /* A snapshot begins: the current faults become the previous ones. */
 void predlog_faultlog_begin(PredlogFaultLog *log);
 

@@ -15,7 +15,7 @@ identical command line: a q35 VM stopped before its first instruction
 Each migrates to a file, and the files must be equal:
 
 - with default capabilities;
-- with XBZRLE on (stock QEMU has it; our hooks must leave it alone).
+- with XBZRLE on (stock QEMU has it; our hooks must leave it alone);
 
 Running VMs, by what is deterministic.  A stopped VM never takes the
 iterative path that ram.c's predlog hooks sit on, so the same two
@@ -43,6 +43,18 @@ Our 'predlog' migration capability must be listed and off by default, and
 turning it on must still produce a stream that stock QEMU's destination
 loads: the stopped VM's stream, and the running VM's, after which the
 destination's RAM must hold what the script wrote.
+
+Background snapshots, by what is deterministic.  Stock QEMU 10.0
+aborts a background snapshot of a -S VM ("invalid runstate transition:
+'prelaunch' -> 'paused'"), so the snapshot is of the qtest machine below,
+which runs but executes nothing: with predlog-cow off our snapshot must
+hold stock's pages in stock's order and stock's device sections (ram.c's
+userfaultfd path is where the predlog-cow hooks sit).  Our 'predlog-cow'
+capability must be listed and off by default and be refused without
+background-snapshot; with it on, a snapshot during which the test
+overwrites a MiB of RAM must load into stock QEMU with that MiB as it was
+at the snapshot instant.  (Snapshots of running guests, restored and
+verified by the guest itself, are in test_snapshot_cow.py.)
 
 Two runs of stock QEMU must give equal files too, or the comparison would
 prove nothing; the VM's RTC therefore starts at a fixed date and follows
@@ -233,6 +245,40 @@ def save_running_stream(qemu, path, caps=()):
             written.append(ram_stats(vm)[1].get('dirty-sync-count', 0))
         info = wait_migration(vm, 'migrate %s to %s' % (qemu, path))
         return written, info['ram']['dirty-sync-count']
+    finally:
+        vm.shutdown()
+
+
+# background snapshots: what RAM holds at the snapshot instant, and what
+# the test writes over it while the snapshot runs (the top of RAM, which
+# the page search reaches last)
+SNAPSHOT_BEFORE = ((8 * MIB, MIB, 0x3c), (60 * MIB, MIB, 0x5a))
+SNAPSHOT_DURING = (60 * MIB, MIB, 0x77)
+
+
+def save_snapshot_stream(qemu, path, caps=(), during=None):
+    """Background snapshot of a RunningVM of @qemu to file @path; with
+    @during (address, length, byte), that memset right after it began.
+    Return the source's query-migrate."""
+    vm = RunningVM(qemu).launch()
+    try:
+        for addr, length, value in SNAPSHOT_BEFORE:
+            vm.memset(addr, length, value)
+        set_capabilities(vm, ['background-snapshot'] + list(caps))
+        vm.cmd('migrate', uri='file:' + path)
+        if during:
+            # the snapshot instant is when RAM is write-protected and
+            # the VM resumes, after the 'active' state: the first pages
+            # saved come after it
+            wait_ram(vm, lambda r: r.get('duplicate', 0) +
+                     r.get('normal', 0) > 0, 'the first page saved')
+            vm.memset(*during)
+        info = wait_migration(vm, 'snapshot %s to %s' % (qemu, path))
+        if during:
+            addr, length, value = during
+            assert vm.read(addr, length) == bytes([value]) * length, \
+                'the write during the snapshot did not reach guest RAM'
+        return info
     finally:
         vm.shutdown()
 
@@ -541,6 +587,78 @@ class StreamStock(unittest.TestCase):
                       'query-migrate-capabilities lists: %s'
                       % (self.ours, CAPABILITY,
                          ', '.join(sorted(self.capabilities))))
+
+    def snapshot_stream(self, which, caps=(), run=0):
+        """Parsed background snapshot of 'ours' or 'stock' (cached)."""
+        key = ('snapshot', which, tuple(caps), run)
+        if key not in self.streams:
+            path = os.path.join(self.tmpdir, 'snapshot-%s-%s-%d.mig'
+                                % (which, '+'.join(caps) or 'default', run))
+            save_snapshot_stream(self.ours if which == 'ours' else
+                                 self.stock, path, caps)
+            self.streams[key] = migration_stream.read_stream(path)
+        return self.streams[key]
+
+    def test_background_snapshot(self):
+        """background-snapshot, predlog-cow off: stock's pages and
+        devices, in stock's order."""
+        stock = self.snapshot_stream('stock')
+        control = compare_running(stock, 'stock',
+                                  self.snapshot_stream('stock', run=1),
+                                  'stock again')
+        if control:
+            type(self).keep_tmp = True
+            self.fail('stock QEMU does not reproduce its own snapshot, so '
+                      'the comparison proves nothing: ' + control)
+        ours = self.snapshot_stream('ours')
+        diff = compare_running(stock, 'stock', ours, 'ours')
+        if diff:
+            type(self).keep_tmp = True
+            self.fail('background snapshot: ' + diff)
+        predlog_vm.diag('background snapshot: %d pages, %d device sections:'
+                        ' the same as stock' % (len(ours.pages),
+                                                len(ours.devices)))
+
+    def test_predlog_cow_off_by_default_and_refused_alone(self):
+        """predlog-cow is listed, off, and needs background-snapshot."""
+        self.assertIs(self.capabilities.get('predlog-cow'), False,
+                      'capability predlog-cow missing or on by default: %s'
+                      % self.capabilities)
+        vm = BareVM(self.ours).launch()
+        try:
+            with self.assertRaises(predlog_vm.QMPError) as ctx:
+                set_capabilities(vm, ['predlog-cow'])
+            self.assertIn('background-snapshot', str(ctx.exception))
+            caps = {c['capability']: c['state']
+                    for c in vm.cmd('query-migrate-capabilities')}
+            self.assertFalse(caps['predlog-cow'])
+        finally:
+            vm.shutdown()
+
+    def test_predlog_cow_snapshot_loads_into_stock(self):
+        """A predlog-cow snapshot overwritten while it ran loads into
+        stock QEMU with RAM as it was at the snapshot instant."""
+        path = os.path.join(self.tmpdir, 'snapshot-ours-predlog-cow.mig')
+        info = save_snapshot_stream(self.ours, path, ['predlog-cow'],
+                                    during=SNAPSHOT_DURING)
+        cow = info.get('predlog-cow')
+        self.assertIsInstance(cow, dict, 'query-migrate has no predlog-cow '
+                              'statistics: %s' % info)
+        dest, info = self.load_into_stock(RunningVM, path)
+        try:
+            self.assertNotIn('error-desc', info)
+            for addr, length, value in SNAPSHOT_BEFORE:
+                self.assertEqual(dest.read(addr, length),
+                                 bytes([value]) * length,
+                                 'guest RAM at 0x%x after loading %s'
+                                 % (addr, path))
+            self.assertTrue(dest.is_running(), 'stock destination exited')
+        finally:
+            dest.shutdown()
+        predlog_vm.diag('predlog-cow snapshot, 1 MiB overwritten during it '
+                        '(%d faults, %d pages copied): stock loaded the '
+                        'snapshot instant' % (cow['faults'],
+                                              cow['pages-copied']))
 
     def test_default_capabilities(self):
         """Default capabilities: the same bytes as stock QEMU."""

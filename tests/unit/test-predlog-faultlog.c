@@ -36,6 +36,7 @@ static void test_rotate(void)
     PredlogFaultLog *log = predlog_faultlog_new(100, 10);
     const PredlogFault *f;
 
+    g_assert_cmpuint(predlog_faultlog_npages(log), ==, 100);
     predlog_faultlog_begin(log);
     g_assert_true(predlog_faultlog_add(log, 7, 10, 501));
     g_assert_true(predlog_faultlog_add(log, 3, 20, 502));
