@@ -74,6 +74,14 @@
 #define COW_FALLBACK_MAX            256
 /* How often the snapshot's own faults re-cut the maps. */
 #define COW_RECUT_NS                (50 * SCALE_MS)
+/*
+ * Saved pages unprotected with one ioctl.  Stock QEMU flushes the stream
+ * and unprotects after every page: a writev and an ioctl, whose TLB
+ * shootdown interrupts every CPU running the guest, per page.  A saved
+ * page still protected costs only a fault that unprotects the run at
+ * once (the fault poll flushes it first), so the batch is small.
+ */
+#define COW_UNPROTECT_BATCH         64
 /* Faults kept per snapshot for the next one (24 bytes each). */
 #define COW_FAULTLOG_MAX            (1u << 20)
 /*
@@ -136,6 +144,9 @@ typedef struct PredlogCow {
     RAMBlock *copy_rb;          /* the page last saved from a copy */
     uint64_t copy_page;
     bool copy_valid;
+    QEMUFile *file;             /* the stream of the pending run */
+    RAMBlock *pend_rb;          /* saved pages not yet unprotected */
+    uint64_t pend_start, pend_len;
 
     GArray *hot;                /* CowHot, save order */
     guint hot_pos;
@@ -452,7 +463,18 @@ bool predlog_cow_start(int uffd_fd, Error **errp)
 
     cap = migrate_predlog_cow_bounce_size() / TARGET_PAGE_SIZE;
     if (!cap) {
-        cap = MAX(total * COW_BOUNCE_DEFAULT_PERCENT / 100, 1);
+        /*
+         * 5 % of RAM in all: the per-page maps (heat, slot, one bit of
+         * previous faults) come off it, and each slot costs its page
+         * and its place in the ring of copies.
+         */
+        uint64_t budget = total * TARGET_PAGE_SIZE *
+                          COW_BOUNCE_DEFAULT_PERCENT / 100;
+        uint64_t maps = total * (sizeof(float) + sizeof(uint32_t)) +
+                        total / 8;
+
+        cap = MAX((budget - MIN(maps, budget)) /
+                  (TARGET_PAGE_SIZE + sizeof(CowRef)), 1);
     }
     cap = MIN(cap, UINT32_MAX);
     cow.pool = predlog_bounce_new(cap, TARGET_PAGE_SIZE);
@@ -535,6 +557,29 @@ static void cow_fail(int err)
 }
 
 /*
+ * Unprotect the run of saved pages still protected, after flushing the
+ * stream: ram.c queues a page's memory itself, not a copy of it, so the
+ * guest may change the page only once the stream has it.
+ */
+static void cow_flush_pending(void)
+{
+    int ret;
+
+    if (!cow.pend_len) {
+        return;
+    }
+    qemu_fflush(cow.file);
+    ret = uffd_change_protection(cow.uffd, cow.pend_rb->host +
+                                 (cow.pend_start << TARGET_PAGE_BITS),
+                                 cow.pend_len << TARGET_PAGE_BITS, false,
+                                 false);
+    if (ret) {
+        cow_fail(ret);
+    }
+    cow.pend_len = 0;
+}
+
+/*
  * Make room for @n more copies in the ring: drop the entries whose copy
  * ram.c's own search saved first.  Copies in use never exceed the pool's
  * cap, the ring's size, so this always makes room for a take that fit.
@@ -568,6 +613,8 @@ static bool cow_copy_range(CowBlock *cb, int64_t t_ns, uint64_t a,
     uint64_t n = 0, k = 0;
     int ret;
 
+    /* [a, e) is unprotected below: no saved page of it may be in flight */
+    cow_flush_pending();
     for (uint64_t p = a; p < e; p++) {
         n += test_bit(p, rb->bmap) && !cb->slot[p];
     }
@@ -664,6 +711,10 @@ static void cow_read_faults(void)
         return;
     }
     got = uffd_read_events(cow.uffd, msg, n);
+    if (got > 0) {
+        /* a vCPU may wait on a saved page of the pending run */
+        cow_flush_pending();
+    }
     for (int i = 0; i < got; i++) {
         void *addr = (void *)(uintptr_t)msg[i].arg.pagefault.address;
         int64_t t_ns = cow_now();
@@ -829,24 +880,50 @@ void predlog_cow_copy_saved(RAMBlock *rb, ram_addr_t offset)
     }
 }
 
-bool predlog_cow_range_unprotected(RAMBlock *rb, unsigned long start,
-                                   unsigned long end)
+bool predlog_cow_release(QEMUFile *f, RAMBlock *rb, unsigned long start,
+                         unsigned long end)
 {
-    bool from_copy;
+    bool from_copy, waited = false;
 
     if (!cow.active) {
         return false;
     }
     if (cow.serving && cow.served.rb == rb && cow.served.page >= start &&
         cow.served.page < end) {
-        /* ram.c unprotects it next, which wakes the vCPU */
         cow.serving = false;
-        cow_stall(cow.served.t_ns);
+        waited = true;
     }
     from_copy = cow.copy_valid && cow.copy_rb == rb &&
                 cow.copy_page == start && end == start + 1;
     cow.copy_valid = false;
-    return from_copy;
+    if (from_copy) {
+        return true;
+    }
+    if (!block_of(rb)) {
+        /* ram.c unprotects it, which wakes a waiting vCPU */
+        cow_flush_pending();
+        if (waited) {
+            cow_stall(cow.served.t_ns);
+        }
+        return false;
+    }
+    if (cow.pend_len && (cow.pend_rb != rb || cow.file != f ||
+                         cow.pend_start + cow.pend_len != start ||
+                         cow.pend_len >= COW_UNPROTECT_BATCH)) {
+        cow_flush_pending();
+    }
+    if (!cow.pend_len) {
+        cow.pend_rb = rb;
+        cow.pend_start = start;
+        cow.file = f;
+    }
+    cow.pend_len += end - start;
+    if (waited) {
+        /* a vCPU waits for this page: unprotect and wake it now */
+        cow_flush_pending();
+        cow_stall(cow.served.t_ns);
+    }
+    return true;
 }
 
 PredlogCowStats *predlog_cow_query(void)

@@ -12,7 +12,7 @@
  * Threads: every hook but the query and the monitor printers runs in the
  * migration thread, the page-saving ones (predlog_cow_next_page(),
  * predlog_cow_copy_of(), predlog_cow_copy_saved(),
- * predlog_cow_range_unprotected()) with RAMState's bitmap_mutex held, as
+ * predlog_cow_release()) with RAMState's bitmap_mutex held, as
  * ram.c's own fault poll.
  *
  * Copyright (c) 2026 The predlog authors
@@ -72,11 +72,14 @@ uint8_t *predlog_cow_copy_of(RAMBlock *rb, ram_addr_t offset);
 void predlog_cow_copy_saved(RAMBlock *rb, ram_addr_t offset);
 
 /*
- * ram_save_release_protection(): were @rb's pages [@start, @end) all
- * saved from copies, so unprotected already (no flush, no ioctl)?
+ * ram_save_release_protection(), @rb's pages [@start, @end) just saved
+ * into @f: true if predlog-cow takes care of unprotecting them (nothing
+ * to do for pages saved from copies; others join a run that is flushed
+ * and unprotected with one ioctl every COW_UNPROTECT_BATCH pages, or at
+ * once if a vCPU waits for one), false to let ram.c do it.
  */
-bool predlog_cow_range_unprotected(RAMBlock *rb, unsigned long start,
-                                   unsigned long end);
+bool predlog_cow_release(QEMUFile *f, RAMBlock *rb, unsigned long start,
+                         unsigned long end);
 
 /* query-migrate's "predlog-cow" member; NULL when never used. */
 PredlogCowStats *predlog_cow_query(void);
