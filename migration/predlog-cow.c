@@ -648,32 +648,31 @@ static bool cow_copy_range(CowBlock *cb, int64_t t_ns, uint64_t a,
 static bool cow_serve(CowBlock *cb, uint64_t page, int64_t t_ns)
 {
     const PredlogPartition *part;
-    uint64_t a, e, cell = cow.cfg.cell_pages, copied;
+    uint64_t a, n, e, cell = cow.cfg.cell_pages, copied;
+    int i = predlog_partition_fault(cb->map, page, &a, &n);
 
-    part = predlog_partition_get(cb->map,
-                                 predlog_partition_find(cb->map, page));
-    if (!part) {
+    if (i < 0) {
         /* past the block's used length (a resized block): stock */
         return false;
     }
+    part = predlog_partition_get(cb->map, i);
     /*
-     * A hot partition whole; a cold one is large, so the cell around the
-     * fault.  What the pool has no room for shrinks to the cell, then to
-     * the page, before the fault goes the stock way.
+     * The partition's extent for this fault (partition.h).  What the pool
+     * has no room for shrinks to the cell, then to the page, before the
+     * fault goes the stock way.
      */
-    a = MAX(page - page % cell, part->start);
-    e = MIN(page - page % cell + cell, part->start + part->npages);
-    if (part->hot && cow_copy_range(cb, t_ns, part->start,
-                                    part->start + part->npages, &copied)) {
-        a = part->start;
-        e = part->start + part->npages;
-    } else if (!cow_copy_range(cb, t_ns, a, e, &copied)) {
+    e = a + n;
+    if (!cow_copy_range(cb, t_ns, a, e, &copied)) {
         trace_predlog_cow_refused(cb->rb->idstr, page, e - a,
                                   predlog_bounce_free_slots(cow.pool));
-        a = page;
-        e = page + 1;
+        a = MAX(page - page % cell, part->start);
+        e = MIN(page - page % cell + cell, part->start + part->npages);
         if (!cow_copy_range(cb, t_ns, a, e, &copied)) {
-            return false;
+            a = page;
+            e = page + 1;
+            if (!cow_copy_range(cb, t_ns, a, e, &copied)) {
+                return false;
+            }
         }
     }
     cow.st.faults_copied++;

@@ -28,6 +28,9 @@ struct PredlogPartitionMap {
     uint8_t *eff_hot;           /* per cell: hot or in a bridged gap */
     uint16_t *pending;          /* per cell: updates the other class held */
     double *cell_sum;           /* per cell: heat summed over its pages */
+    uint64_t win_pages;         /* a fault window: cell << win_shift */
+    unsigned win_shift;
+    uint8_t *win_faults;        /* per window: faults served in it */
     GArray *parts;              /* PredlogPartition, offset order */
     GArray *next;               /* scratch for the next cut */
     PredlogPartitionStats stats;
@@ -215,6 +218,14 @@ PredlogPartitionMap *predlog_partition_map_new(uint64_t npages,
     m->eff_hot = g_new0(uint8_t, m->ncells);
     m->pending = g_new0(uint16_t, m->ncells);
     m->cell_sum = g_new0(double, m->ncells);
+    /* the largest power-of-two multiple of the cell a hot partition holds */
+    while ((cfg->cell_pages << (m->win_shift + 1)) <= cfg->max_hot_pages &&
+           m->win_shift < 16) {
+        m->win_shift++;
+    }
+    m->win_pages = cfg->cell_pages << m->win_shift;
+    m->win_faults = g_new0(uint8_t, (npages + m->win_pages - 1) /
+                                    m->win_pages);
     m->parts = g_array_new(false, false, sizeof(PredlogPartition));
     m->next = g_array_new(false, false, sizeof(PredlogPartition));
     cut(m);
@@ -230,6 +241,7 @@ void predlog_partition_map_free(PredlogPartitionMap *m)
     g_free(m->eff_hot);
     g_free(m->pending);
     g_free(m->cell_sum);
+    g_free(m->win_faults);
     g_array_free(m->parts, true);
     g_array_free(m->next, true);
     g_free(m);
@@ -298,6 +310,37 @@ int predlog_partition_find(const PredlogPartitionMap *m, uint64_t page)
         }
     }
     return lo;
+}
+
+int predlog_partition_fault(PredlogPartitionMap *m, uint64_t page,
+                            uint64_t *start, uint64_t *npages)
+{
+    int i = predlog_partition_find(m, page);
+    const PredlogPartition *p;
+    uint64_t w, len, a, e;
+    uint8_t *faults;
+
+    if (i < 0) {
+        return -1;
+    }
+    p = predlog_partition_get(m, i);
+    faults = &m->win_faults[page / m->win_pages];
+    if (p->hot) {
+        *start = p->start;
+        *npages = p->npages;
+    } else {
+        /* each fault served in the window doubles the next one's copy */
+        w = MIN(*faults, m->win_shift);
+        len = m->cfg.cell_pages << w;
+        a = MAX(page - page % len, p->start);
+        e = MIN(page - page % len + len, p->start + p->npages);
+        *start = a;
+        *npages = e - a;
+    }
+    if (*faults < UINT8_MAX) {
+        (*faults)++;
+    }
+    return i;
 }
 
 static int cmp_save(const void *a, const void *b, void *opaque)

@@ -108,6 +108,20 @@ const PredlogPartition *predlog_partition_get(const PredlogPartitionMap *m,
 int predlog_partition_find(const PredlogPartitionMap *m, uint64_t page);
 
 /*
+ * A write fault on @page: the pages [@start, @start + @npages) to copy for
+ * it, and the index of @page's partition (-1, nothing set, past the block).
+ * A hot partition is copied whole.  In a cold one the copy is an aligned
+ * window of cells around @page, clipped to the partition, that doubles
+ * with each fault already served in its neighbourhood (an aligned region
+ * of the largest power-of-two number of cells a hot partition holds), up
+ * to that region: a cold region the guest turns out to write is copied in
+ * ever larger pieces, as readahead grows on a sequential read, before the
+ * next re-cut can make it hot.  Counts the fault.
+ */
+int predlog_partition_fault(PredlogPartitionMap *m, uint64_t page,
+                            uint64_t *start, uint64_t *npages);
+
+/*
  * The order to save the partitions in: hot ones first, hottest first
  * (lowest offset on ties), then the others in offset order.  Fills
  * @order with count indexes; returns count.

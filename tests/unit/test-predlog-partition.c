@@ -193,6 +193,66 @@ static void test_hot_region(void)
     predlog_partition_map_free(m);
 }
 
+/*
+ * What a fault copies: a hot partition whole; in a cold one a window that
+ * doubles with each fault already served in its 16-page region (4-page
+ * cells, hot partitions to 16 pages), clipped to the partition.
+ */
+static void test_fault_extent(void)
+{
+    PredlogPartitionConfig cfg = small_cfg();
+    PredlogPartitionMap *m = new_map(100, &cfg);
+    uint64_t a, n;
+    int i;
+
+    heat_range(m, 32, 48, 1.0, cfg.dwell);         /* pages 32..47 hot */
+
+    i = predlog_partition_fault(m, 40, &a, &n);
+    g_assert_cmpint(i, ==, predlog_partition_find(m, 40));
+    g_assert_true(predlog_partition_get(m, i)->hot);
+    g_assert_cmpuint(a, ==, 32);
+    g_assert_cmpuint(n, ==, 16);
+    predlog_partition_fault(m, 41, &a, &n);
+    g_assert_cmpuint(a, ==, 32);                   /* hot: always whole */
+    g_assert_cmpuint(n, ==, 16);
+
+    /* cold region 64..79: a cell, then 8 pages, then the 16-page region */
+    predlog_partition_fault(m, 66, &a, &n);
+    g_assert_cmpuint(a, ==, 64);
+    g_assert_cmpuint(n, ==, 4);
+    predlog_partition_fault(m, 77, &a, &n);
+    g_assert_cmpuint(a, ==, 72);
+    g_assert_cmpuint(n, ==, 8);
+    predlog_partition_fault(m, 70, &a, &n);
+    g_assert_cmpuint(a, ==, 64);
+    g_assert_cmpuint(n, ==, 16);
+    for (unsigned k = 0; k < 300; k++) {           /* the count saturates */
+        predlog_partition_fault(m, 79, &a, &n);
+        g_assert_cmpuint(a, ==, 64);
+        g_assert_cmpuint(n, ==, 16);
+    }
+    /* the next region starts over */
+    predlog_partition_fault(m, 81, &a, &n);
+    g_assert_cmpuint(a, ==, 80);
+    g_assert_cmpuint(n, ==, 4);
+
+    /* the window is clipped to its partition: cold 48..63 after hot */
+    predlog_partition_fault(m, 49, &a, &n);
+    predlog_partition_fault(m, 50, &a, &n);
+    predlog_partition_fault(m, 51, &a, &n);
+    g_assert_cmpuint(a, >=, 48);
+    g_assert_cmpuint(a + n, <=, 64);
+    /* and to the block's end: the last, short region */
+    predlog_partition_fault(m, 97, &a, &n);
+    predlog_partition_fault(m, 98, &a, &n);
+    predlog_partition_fault(m, 99, &a, &n);
+    g_assert_cmpuint(a, ==, 96);
+    g_assert_cmpuint(n, ==, 4);
+    g_assert_cmpint(predlog_partition_fault(m, 100, &a, &n), ==, -1);
+    assert_valid(m);
+    predlog_partition_map_free(m);
+}
+
 /* One period of heat, or of calm, does not re-cut the map: dwell. */
 static void test_hysteresis_time(void)
 {
@@ -406,6 +466,7 @@ int main(int argc, char **argv)
     g_test_add_func("/partition/config", test_config);
     g_test_add_func("/partition/initial", test_initial);
     g_test_add_func("/partition/hot-region", test_hot_region);
+    g_test_add_func("/partition/fault-extent", test_fault_extent);
     g_test_add_func("/partition/hysteresis/time", test_hysteresis_time);
     g_test_add_func("/partition/hysteresis/heat", test_hysteresis_heat);
     g_test_add_func("/partition/bridge", test_bridge);
