@@ -18,6 +18,9 @@
 #   make bench-migration  live migration of paced guest workloads with
 #                 predlog beside stock pre-copy, XBZRLE, auto-converge and
 #                 post-copy, with plots (BENCH_MIGRATION_ARGS=--quick ...)
+#   make bench-snapshot  background snapshots of unpaced guest writers,
+#                 stock beside predlog-cow, with plots
+#                 (BENCH_SNAPSHOT_ARGS=--quick ...)
 #   make fuzz     libFuzzer + ASan + UBSan on the core's decoders (clang, in
 #                 build/fuzz) and on the device's guest interface (QEMU's
 #                 generic-fuzz, and our predlog-ring-fuzz, a hostile ring
@@ -48,7 +51,7 @@ export CCACHE_NOHASHDIR := 1
 
 
 .PHONY: all qemu qemu-stock core core-asan guest check run bench bench-net \
-        bench-migration check-fresh fuzz qemu-fuzz clean distclean help
+        bench-migration bench-snapshot check-fresh fuzz qemu-fuzz clean distclean help
 
 all: qemu core guest
 
@@ -128,6 +131,8 @@ bench: core
 	    $(REPO)/bench/traces/*.tsv.zst
 	$(CORE_OBJ)/bench/forecast/bench-forecast $(REPO)/bench/traces/*.tsv.zst
 	$(MAKE) -C $(REPO) bench-net BENCH_NET_ARGS=--quick
+	$(MAKE) -C $(REPO) bench-snapshot \
+	    BENCH_SNAPSHOT_ARGS="--quick --out $(BUILD)/bench-snapshot-quick"
 	python3 $(REPO)/bench/boot/bench-boot.py $(BENCH_QUICK_FLAG)
 
 # guest network throughput: no filter vs filter-dump vs filter-predlog
@@ -137,6 +142,10 @@ bench-net: qemu guest
 # live migration: predlog beside stock QEMU's schemes, in one run
 bench-migration: qemu guest
 	python3 $(REPO)/bench/migration/bench-migration.py $(BENCH_MIGRATION_ARGS)
+
+# background snapshots: stock beside predlog-cow, in one run
+bench-snapshot: qemu guest
+	python3 $(REPO)/bench/snapshot/bench-snapshot.py $(BENCH_SNAPSHOT_ARGS)
 
 # the README's commands on a new Debian 12 root (tests/fresh-machine/)
 check-fresh:

@@ -261,6 +261,8 @@ class Run:
             if self.config == 'predlog-cow':
                 caps.append({'capability': 'predlog-cow', 'state': True})
             vm.cmd('migrate-set-capabilities', capabilities=caps)
+            if self.config == 'predlog-cow' and self.opts.cow_param:
+                vm.cmd('migrate-set-parameters', **self.opts.cow_param)
             rows = []
             for i, name in enumerate(SNAPSHOTS):
                 if i:
@@ -461,6 +463,11 @@ def parse_args(argv):
                    help='seconds the rate before a snapshot is taken over')
     p.add_argument('--gap', type=float, default=2.0,
                    help='seconds between the two snapshots of a run')
+    p.add_argument('--cow-param', action='append', default=[],
+                   metavar='NAME=VALUE',
+                   help='a predlog-cow migration parameter for the '
+                        'predlog-cow runs, e.g. predlog-cow-bounce-size='
+                        '67108864 (repeatable; default: its defaults)')
     p.add_argument('--quick', action='store_true',
                    help='smoke mode: 1 run, hotcold and uniform, 64 MiB')
     p.add_argument('--out', default=os.path.join(REPO, 'build',
@@ -473,6 +480,14 @@ def parse_args(argv):
     if opts.quick:
         opts.runs, opts.workloads, opts.mb = 1, 'hotcold,uniform', 64
     opts.workloads = [w for w in opts.workloads.split(',') if w]
+    params = {}
+    for kv in opts.cow_param:
+        name, sep, value = kv.partition('=')
+        if not sep or not name.startswith('predlog-cow-') or \
+                not value.isdigit():
+            p.error('--cow-param %r: want predlog-cow-NAME=INTEGER' % kv)
+        params[name] = int(value)
+    opts.cow_param = params
     bad = [w for w in opts.workloads if w not in WORKLOADS]
     if bad or opts.runs < 1:
         p.error('unknown workload %s (known: %s)' % (
